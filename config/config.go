@@ -1,0 +1,204 @@
+package config
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Roles a node can take (spec §10 `role`).
+const (
+	RoleHead   = "head"
+	RoleWorker = "worker"
+)
+
+// Log formats accepted by `log.format`.
+const (
+	LogFormatConsole = "console"
+	LogFormatJSON    = "json"
+)
+
+// Config is the node's whole configuration. The tree mirrors the YAML file of
+// spec §10; every yaml tag is the YAML key. Durations are Go duration strings
+// in YAML and in the environment ("1s", "250ms").
+type Config struct {
+	// Role is RoleHead or RoleWorker.
+	Role string `yaml:"role"`
+	// Concurrency is how many executions a worker runs at once.
+	Concurrency uint `yaml:"concurrency"`
+	// BootNodes are multiaddrs ending in /p2p/<peerID>.
+	BootNodes []string `yaml:"boot-nodes"`
+	// Workspace is the function store root; empty means <nodeDir>/workspace
+	// (see ResolvePaths). ResolvePaths makes it absolute.
+	Workspace string `yaml:"workspace"`
+	// LoadAttributes fetches the node's attestation from IPNS at start.
+	LoadAttributes bool `yaml:"load-attributes"`
+	// Topics are joined in addition to the default topic, which is always joined.
+	Topics []string `yaml:"topics"`
+	// DB is the persistent store path; empty means <nodeDir>/db (see ResolvePaths).
+	DB string `yaml:"db"`
+	// HealthInterval is the period of the health ping on the default topic.
+	HealthInterval time.Duration `yaml:"health-interval"`
+
+	Log          Log          `yaml:"log"`
+	Connectivity Connectivity `yaml:"connectivity"`
+	Head         Head         `yaml:"head"`
+	Worker       Worker       `yaml:"worker"`
+	FStore       FStore       `yaml:"fstore"`
+	Telemetry    Telemetry    `yaml:"telemetry"`
+}
+
+// Log configures the node's zerolog logger.
+type Log struct {
+	// Level is a zerolog level name: trace, debug, info, warn, error, fatal,
+	// panic or disabled.
+	Level string `yaml:"level"`
+	// Format is LogFormatConsole or LogFormatJSON.
+	Format string `yaml:"format"`
+}
+
+// ZerologLevel returns Level parsed; call it on a validated Config only
+// (an invalid level yields zerolog.InfoLevel).
+func (l Log) ZerologLevel() zerolog.Level {
+	lvl, err := parseLogLevel(l.Level)
+	if err != nil {
+		return zerolog.InfoLevel
+	}
+	return lvl
+}
+
+// Connectivity configures the libp2p host.
+type Connectivity struct {
+	Address string `yaml:"address"`
+	// Port is the TCP (and QUIC, when enabled) listen port; 0 picks a free one.
+	Port uint `yaml:"port"`
+	// PrivateKey is the path of a libp2p key file; empty means a random identity.
+	PrivateKey              string `yaml:"private-key"`
+	DialbackAddress         string `yaml:"dialback-address"`
+	DialbackPort            uint   `yaml:"dialback-port"`
+	Websocket               bool   `yaml:"websocket"`
+	WebsocketPort           uint   `yaml:"websocket-port"`
+	WebsocketDialbackPort   uint   `yaml:"websocket-dialback-port"`
+	NoDialbackPeers         bool   `yaml:"no-dialback-peers"`
+	MustReachBootNodes      bool   `yaml:"must-reach-boot-nodes"`
+	DisableConnectionLimits bool   `yaml:"disable-connection-limits"`
+	// ConnectionCount is the connection manager's target; 0 keeps libp2p's default.
+	ConnectionCount uint `yaml:"connection-count"`
+	// QUIC listens on QUIC (udp, same port) in addition to TCP.
+	QUIC bool `yaml:"quic"`
+	// Discovery enables DHT peer discovery on the node's topics.
+	Discovery bool `yaml:"discovery"`
+}
+
+// Head configures head-only behaviour.
+type Head struct {
+	// RestAPI is the host:port of the REST API. A head without it is valid:
+	// it runs without a REST API and takes work only over libp2p
+	// (MsgExecute direct messages).
+	RestAPI string `yaml:"rest-api"`
+	// RollCallTimeout bounds the wait for roll-call responses.
+	RollCallTimeout time.Duration `yaml:"rollcall-timeout"`
+	// ExecutionTimeout bounds the wait for execution results.
+	ExecutionTimeout time.Duration `yaml:"execution-timeout"`
+	// SettleWindow is how long to keep collecting results after the first
+	// quorum is reached; at most ExecutionTimeout.
+	SettleWindow time.Duration `yaml:"settle-window"`
+	// ResultCacheSize is how many finished request results are kept for
+	// GET /api/v1/functions/requests/result.
+	ResultCacheSize int `yaml:"result-cache-size"`
+}
+
+// Worker configures worker-only behaviour.
+type Worker struct {
+	// RuntimePath and RuntimeCLI are accepted for compatibility with the
+	// original node's configuration and otherwise ignored: the runtime is embedded.
+	RuntimePath string `yaml:"runtime-path"`
+	RuntimeCLI  string `yaml:"runtime-cli"`
+	// CPUPercentageLimit is a fraction in 0…1; 0 means no limit.
+	CPUPercentageLimit float64 `yaml:"cpu-percentage-limit"`
+	// MemoryLimitKB caps memory in kB; 0 means no limit.
+	MemoryLimitKB int64 `yaml:"memory-limit"`
+	// QueueSize is how many executions may wait beyond Concurrency; more are rejected.
+	QueueSize int `yaml:"queue-size"`
+	// MaxOutputBytes caps each of stdout and stderr of one execution.
+	MaxOutputBytes int `yaml:"max-output-bytes"`
+	// MemoryLimitPages is the default guest memory cap in 64 KiB pages.
+	MemoryLimitPages uint32 `yaml:"memory-limit-pages"`
+	// MaxRunTime bounds one execution's wall-clock time.
+	MaxRunTime time.Duration `yaml:"max-run-time"`
+}
+
+// FStore configures the function store.
+type FStore struct {
+	// Gateway is the manifest URL template; "{cid}" is replaced by the function CID.
+	Gateway string `yaml:"gateway"`
+	// SyncInterval is the period of the installed-functions integrity check.
+	SyncInterval time.Duration `yaml:"sync-interval"`
+}
+
+// Telemetry configures tracing (accepted, not used yet) and metrics.
+type Telemetry struct {
+	Tracing Tracing `yaml:"tracing"`
+	Metrics Metrics `yaml:"metrics"`
+}
+
+// Tracing configures the OpenTelemetry exporters.
+type Tracing struct {
+	Enable bool `yaml:"enable"`
+	// ExporterBatchTimeout 0 means synchronous export (spec Q26).
+	ExporterBatchTimeout time.Duration   `yaml:"exporter-batch-timeout"`
+	GRPC                 TracingEndpoint `yaml:"grpc"`
+	HTTP                 TracingEndpoint `yaml:"http"`
+}
+
+// TracingEndpoint is one exporter's host:port.
+type TracingEndpoint struct {
+	Endpoint string `yaml:"endpoint"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	Enable bool `yaml:"enable"`
+	// PrometheusAddress is the host:port serving /metrics. When empty and
+	// metrics are on, a head serves /metrics on Head.RestAPI; a worker, or a
+	// head without a REST API, must set it (Validate reports it).
+	PrometheusAddress string `yaml:"prometheus-address"`
+}
+
+// Default returns the configuration used when no source sets a value.
+// Workspace and DB are left empty for ResolvePaths.
+func Default() Config {
+	return Config{
+		Role:           RoleWorker,
+		Concurrency:    10,
+		HealthInterval: time.Minute,
+		Log: Log{
+			Level:  "info",
+			Format: LogFormatConsole,
+		},
+		Connectivity: Connectivity{
+			Address:   "0.0.0.0",
+			QUIC:      true,
+			Discovery: true,
+		},
+		Head: Head{
+			RollCallTimeout:  5 * time.Second,
+			ExecutionTimeout: 20 * time.Second,
+			SettleWindow:     100 * time.Millisecond,
+			ResultCacheSize:  1000,
+		},
+		Worker: Worker{
+			QueueSize:        100,
+			MaxOutputBytes:   1 << 20,
+			MemoryLimitPages: 4096,
+			MaxRunTime:       time.Minute,
+		},
+		FStore: FStore{
+			Gateway:      "https://{cid}.ipfs.w3s.link/manifest.json",
+			SyncInterval: time.Hour,
+		},
+	}
+}
+
+// IsHead reports whether the node runs as a head.
+func (c Config) IsHead() bool { return c.Role == RoleHead }

@@ -1,0 +1,68 @@
+package config
+
+// setting binds one leaf of the Config tree to its YAML key, its flag and
+// its environment variable. The table is the single place that lists them;
+// flags, environment parsing and the tests are all driven from it.
+type setting struct {
+	key   string // YAML path, e.g. "connectivity.port"
+	flag  string // long flag name; "" when the setting has no flag
+	short string // one-letter short flag, or ""
+	usage string
+	// field returns a pointer to the setting's field in c: one of *string,
+	// *bool, *uint, *uint32, *int, *int64, *float64, *time.Duration, *[]string.
+	field func(c *Config) any
+}
+
+var settings = []setting{
+	{"role", "role", "r", "role of the node: head or worker", func(c *Config) any { return &c.Role }},
+	{"concurrency", "concurrency", "c", "maximum number of executions a worker runs at once", func(c *Config) any { return &c.Concurrency }},
+	{"boot-nodes", "boot-nodes", "", "multiaddrs (with /p2p/<peerID>) of nodes to connect to at start", func(c *Config) any { return &c.BootNodes }},
+	{"workspace", "workspace", "", "directory for installed functions (default <nodeDir>/workspace)", func(c *Config) any { return &c.Workspace }},
+	{"load-attributes", "load-attributes", "", "load the node's attestation from IPNS at start", func(c *Config) any { return &c.LoadAttributes }},
+	{"topics", "topics", "", "topics to join in addition to the default topic", func(c *Config) any { return &c.Topics }},
+	{"db", "db", "", "path of the node database (default <nodeDir>/db)", func(c *Config) any { return &c.DB }},
+	{"health-interval", "health-interval", "", "period of the health ping", func(c *Config) any { return &c.HealthInterval }},
+
+	{"log.level", "log-level", "l", "log level: " + logLevelNames, func(c *Config) any { return &c.Log.Level }},
+	{"log.format", "log-format", "", "log format: console or json", func(c *Config) any { return &c.Log.Format }},
+
+	{"connectivity.address", "address", "a", "address the libp2p host listens on", func(c *Config) any { return &c.Connectivity.Address }},
+	{"connectivity.port", "port", "p", "port the libp2p host listens on (0 picks a free port)", func(c *Config) any { return &c.Connectivity.Port }},
+	{"connectivity.private-key", "private-key", "", "path of the libp2p private key file (default: random identity)", func(c *Config) any { return &c.Connectivity.PrivateKey }},
+	{"connectivity.dialback-address", "dialback-address", "", "external address the host advertises", func(c *Config) any { return &c.Connectivity.DialbackAddress }},
+	{"connectivity.dialback-port", "dialback-port", "", "external port the host advertises", func(c *Config) any { return &c.Connectivity.DialbackPort }},
+	{"connectivity.websocket", "websocket", "w", "listen for websocket connections too", func(c *Config) any { return &c.Connectivity.Websocket }},
+	{"connectivity.websocket-port", "websocket-port", "", "port for websocket connections", func(c *Config) any { return &c.Connectivity.WebsocketPort }},
+	{"connectivity.websocket-dialback-port", "websocket-dialback-port", "", "external port the host advertises for websocket connections", func(c *Config) any { return &c.Connectivity.WebsocketDialbackPort }},
+	{"connectivity.no-dialback-peers", "no-dialback-peers", "", "do not dial back peers remembered from earlier runs", func(c *Config) any { return &c.Connectivity.NoDialbackPeers }},
+	{"connectivity.must-reach-boot-nodes", "must-reach-boot-nodes", "", "fail at start when no boot node can be reached", func(c *Config) any { return &c.Connectivity.MustReachBootNodes }},
+	{"connectivity.disable-connection-limits", "disable-connection-limits", "", "disable libp2p connection limits", func(c *Config) any { return &c.Connectivity.DisableConnectionLimits }},
+	{"connectivity.connection-count", "connection-count", "", "number of connections the host aims to keep (0: libp2p default)", func(c *Config) any { return &c.Connectivity.ConnectionCount }},
+	{"connectivity.quic", "quic", "", "listen on QUIC too", func(c *Config) any { return &c.Connectivity.QUIC }},
+	{"connectivity.discovery", "discovery", "", "discover peers through the DHT", func(c *Config) any { return &c.Connectivity.Discovery }},
+
+	{"head.rest-api", "rest-api", "", "host:port of the head's REST API (empty: no REST API)", func(c *Config) any { return &c.Head.RestAPI }},
+	{"head.rollcall-timeout", "rollcall-timeout", "", "how long a head waits for roll-call responses", func(c *Config) any { return &c.Head.RollCallTimeout }},
+	{"head.execution-timeout", "execution-timeout", "", "how long a head waits for execution results", func(c *Config) any { return &c.Head.ExecutionTimeout }},
+	{"head.settle-window", "settle-window", "", "how long a head keeps collecting results after quorum", func(c *Config) any { return &c.Head.SettleWindow }},
+	{"head.result-cache-size", "result-cache-size", "", "number of finished results a head keeps", func(c *Config) any { return &c.Head.ResultCacheSize }},
+
+	{"worker.runtime-path", "runtime-path", "", "accepted for compatibility; the runtime is embedded", func(c *Config) any { return &c.Worker.RuntimePath }},
+	{"worker.runtime-cli", "runtime-cli", "", "accepted for compatibility; the runtime is embedded", func(c *Config) any { return &c.Worker.RuntimeCLI }},
+	{"worker.cpu-percentage-limit", "cpu-percentage-limit", "", "CPU time allowed for functions, 0-1 (0: no limit)", func(c *Config) any { return &c.Worker.CPUPercentageLimit }},
+	{"worker.memory-limit", "memory-limit", "", "memory limit (kB) for functions (0: no limit)", func(c *Config) any { return &c.Worker.MemoryLimitKB }},
+	{"worker.queue-size", "queue-size", "", "executions that may wait beyond concurrency", func(c *Config) any { return &c.Worker.QueueSize }},
+	{"worker.max-output-bytes", "max-output-bytes", "", "cap on each of stdout and stderr of one execution", func(c *Config) any { return &c.Worker.MaxOutputBytes }},
+	{"worker.memory-limit-pages", "memory-limit-pages", "", "default guest memory cap in 64 KiB pages", func(c *Config) any { return &c.Worker.MemoryLimitPages }},
+	{"worker.max-run-time", "max-run-time", "", "wall-clock limit of one execution", func(c *Config) any { return &c.Worker.MaxRunTime }},
+
+	{"fstore.gateway", "gateway", "", "manifest URL template; {cid} is replaced by the function CID", func(c *Config) any { return &c.FStore.Gateway }},
+	{"fstore.sync-interval", "sync-interval", "", "period of the installed-functions check", func(c *Config) any { return &c.FStore.SyncInterval }},
+
+	{"telemetry.tracing.enable", "enable-tracing", "", "emit tracing data", func(c *Config) any { return &c.Telemetry.Tracing.Enable }},
+	{"telemetry.tracing.exporter-batch-timeout", "", "", "tracing exporter batch timeout (0: synchronous)", func(c *Config) any { return &c.Telemetry.Tracing.ExporterBatchTimeout }},
+	{"telemetry.tracing.grpc.endpoint", "tracing-grpc-endpoint", "", "tracing exporter gRPC endpoint (host:port)", func(c *Config) any { return &c.Telemetry.Tracing.GRPC.Endpoint }},
+	{"telemetry.tracing.http.endpoint", "tracing-http-endpoint", "", "tracing exporter HTTP endpoint (host:port)", func(c *Config) any { return &c.Telemetry.Tracing.HTTP.Endpoint }},
+	{"telemetry.metrics.enable", "enable-metrics", "", "serve Prometheus metrics", func(c *Config) any { return &c.Telemetry.Metrics.Enable }},
+	{"telemetry.metrics.prometheus-address", "prometheus-address", "", "host:port serving /metrics", func(c *Config) any { return &c.Telemetry.Metrics.PrometheusAddress }},
+}

@@ -1,0 +1,243 @@
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/multiformats/go-multiaddr"
+	"github.com/rs/zerolog"
+)
+
+// Bounds enforced by Validate.
+const (
+	MaxPort             = 65535
+	MinConcurrency      = 1
+	MaxConcurrency      = 1024
+	MinHealthInterval   = 100 * time.Millisecond
+	MinRollCallTimeout  = 100 * time.Millisecond
+	MinExecutionTimeout = 100 * time.Millisecond
+	MinSettleWindow     = time.Millisecond
+	MinResultCacheSize  = 1
+	MaxResultCacheSize  = 1_000_000
+	MaxQueueSize        = 1_000_000
+	MinMaxOutputBytes   = 1
+	MaxMaxOutputBytes   = 1 << 30
+	MinMemoryLimitPages = 1
+	MaxMemoryLimitPages = 65536 // 4 GiB, the wasm32 address space
+	MinMaxRunTime       = 100 * time.Millisecond
+	MinSyncInterval     = time.Second
+)
+
+// logLevels are the zerolog level names log.level accepts.
+var logLevels = []string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}
+
+var logLevelNames = strings.Join(logLevels, ", ")
+
+func parseLogLevel(s string) (zerolog.Level, error) {
+	if !slices.Contains(logLevels, strings.ToLower(s)) {
+		return zerolog.NoLevel, fmt.Errorf("%q is not one of %s", s, logLevelNames)
+	}
+	return zerolog.ParseLevel(strings.ToLower(s))
+}
+
+// Validate reports every setting outside its bounds, joined with
+// errors.Join. Each error starts with the YAML key of the setting. It does
+// no I/O: key files and directories are checked by their users.
+//
+// A head without head.rest-api is valid and runs without a REST API.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	if c.Role != RoleHead && c.Role != RoleWorker {
+		add(fmt.Errorf("role: %q is not one of %s, %s", c.Role, RoleHead, RoleWorker))
+	}
+	add(checkRange("concurrency", c.Concurrency, MinConcurrency, MaxConcurrency))
+	for i, addr := range c.BootNodes {
+		add(checkBootNode(fmt.Sprintf("boot-nodes[%d]", i), addr))
+	}
+	for i, topic := range c.Topics {
+		if strings.TrimSpace(topic) == "" {
+			add(fmt.Errorf("topics[%d]: topic is empty", i))
+		}
+	}
+	add(checkMinDuration("health-interval", c.HealthInterval, MinHealthInterval))
+
+	if _, err := parseLogLevel(c.Log.Level); err != nil {
+		add(fmt.Errorf("log.level: %w", err))
+	}
+	if c.Log.Format != LogFormatConsole && c.Log.Format != LogFormatJSON {
+		add(fmt.Errorf("log.format: %q is not one of %s, %s", c.Log.Format, LogFormatConsole, LogFormatJSON))
+	}
+
+	errs = append(errs, c.Connectivity.validate()...)
+	errs = append(errs, c.Head.validate()...)
+	errs = append(errs, c.Worker.validate()...)
+	errs = append(errs, c.FStore.validate()...)
+	errs = append(errs, c.Telemetry.validate(c.IsHead() && c.Head.RestAPI != "")...)
+
+	return errors.Join(errs...)
+}
+
+func (c Connectivity) validate() []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if net.ParseIP(c.Address) == nil {
+		add(fmt.Errorf("connectivity.address: %q is not an IP address", c.Address))
+	}
+	add(checkRange("connectivity.port", c.Port, 0, MaxPort))
+	add(checkRange("connectivity.dialback-port", c.DialbackPort, 0, MaxPort))
+	add(checkRange("connectivity.websocket-port", c.WebsocketPort, 0, MaxPort))
+	add(checkRange("connectivity.websocket-dialback-port", c.WebsocketDialbackPort, 0, MaxPort))
+	if c.Port != 0 && c.WebsocketPort == c.Port {
+		add(fmt.Errorf("connectivity.websocket-port: %d must differ from connectivity.port", c.WebsocketPort))
+	}
+	if c.DialbackPort != 0 && c.WebsocketDialbackPort == c.DialbackPort {
+		add(fmt.Errorf("connectivity.websocket-dialback-port: %d must differ from connectivity.dialback-port", c.WebsocketDialbackPort))
+	}
+	if c.DialbackAddress != "" && c.DialbackPort == 0 {
+		add(errors.New("connectivity.dialback-port: required when connectivity.dialback-address is set"))
+	}
+	if c.DialbackAddress == "" && c.DialbackPort != 0 {
+		add(errors.New("connectivity.dialback-address: required when connectivity.dialback-port is set"))
+	}
+	if c.DialbackAddress == "" && c.WebsocketDialbackPort != 0 {
+		add(errors.New("connectivity.dialback-address: required when connectivity.websocket-dialback-port is set"))
+	}
+	return errs
+}
+
+func (h Head) validate() []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if h.RestAPI != "" {
+		add(checkHostPort("head.rest-api", h.RestAPI))
+	}
+	add(checkMinDuration("head.rollcall-timeout", h.RollCallTimeout, MinRollCallTimeout))
+	add(checkMinDuration("head.execution-timeout", h.ExecutionTimeout, MinExecutionTimeout))
+	add(checkMinDuration("head.settle-window", h.SettleWindow, MinSettleWindow))
+	if h.SettleWindow > h.ExecutionTimeout {
+		add(fmt.Errorf("head.settle-window: %v is above the maximum head.execution-timeout (%v)", h.SettleWindow, h.ExecutionTimeout))
+	}
+	add(checkRange("head.result-cache-size", h.ResultCacheSize, MinResultCacheSize, MaxResultCacheSize))
+	return errs
+}
+
+func (w Worker) validate() []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(checkRange("worker.cpu-percentage-limit", w.CPUPercentageLimit, 0, 1))
+	add(checkRange("worker.memory-limit", w.MemoryLimitKB, 0, math.MaxInt64))
+	add(checkRange("worker.queue-size", w.QueueSize, 0, MaxQueueSize))
+	add(checkRange("worker.max-output-bytes", w.MaxOutputBytes, MinMaxOutputBytes, MaxMaxOutputBytes))
+	add(checkRange("worker.memory-limit-pages", w.MemoryLimitPages, MinMemoryLimitPages, MaxMemoryLimitPages))
+	add(checkMinDuration("worker.max-run-time", w.MaxRunTime, MinMaxRunTime))
+	return errs
+}
+
+func (f FStore) validate() []error {
+	var errs []error
+	if !strings.Contains(f.Gateway, "{cid}") {
+		errs = append(errs, fmt.Errorf("fstore.gateway: %q does not contain {cid}", f.Gateway))
+	} else {
+		u, err := url.Parse(strings.ReplaceAll(f.Gateway, "{cid}", "cid"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("fstore.gateway: %q is not an http(s) URL template", f.Gateway))
+		}
+	}
+	if err := checkMinDuration("fstore.sync-interval", f.SyncInterval, MinSyncInterval); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// validate checks telemetry; restAPIServes says whether a head's REST API
+// can also serve /metrics.
+func (t Telemetry) validate(restAPIServes bool) []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if t.Tracing.ExporterBatchTimeout < 0 {
+		add(fmt.Errorf("telemetry.tracing.exporter-batch-timeout: %v is below the minimum 0s", t.Tracing.ExporterBatchTimeout))
+	}
+	if t.Tracing.GRPC.Endpoint != "" {
+		add(checkHostPort("telemetry.tracing.grpc.endpoint", t.Tracing.GRPC.Endpoint))
+	}
+	if t.Tracing.HTTP.Endpoint != "" {
+		add(checkHostPort("telemetry.tracing.http.endpoint", t.Tracing.HTTP.Endpoint))
+	}
+	if t.Metrics.PrometheusAddress != "" {
+		add(checkHostPort("telemetry.metrics.prometheus-address", t.Metrics.PrometheusAddress))
+	} else if t.Metrics.Enable && !restAPIServes {
+		add(errors.New("telemetry.metrics.prometheus-address: required when telemetry.metrics.enable is set and no head.rest-api serves /metrics"))
+	}
+	return errs
+}
+
+func checkRange[T cmp.Ordered](key string, v, lo, hi T) error {
+	if v < lo {
+		return fmt.Errorf("%s: %v is below the minimum %v", key, v, lo)
+	}
+	if v > hi {
+		return fmt.Errorf("%s: %v is above the maximum %v", key, v, hi)
+	}
+	return nil
+}
+
+func checkMinDuration(key string, d, lo time.Duration) error {
+	if d < lo {
+		return fmt.Errorf("%s: %v is below the minimum %v", key, d, lo)
+	}
+	return nil
+}
+
+// checkHostPort accepts "host:port" and ":port" with a numeric port.
+func checkHostPort(key, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not host:port: %w", key, addr, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%s: %q: port %q is not a number from 0 to %d", key, addr, port, MaxPort)
+	}
+	return nil
+}
+
+// checkBootNode requires a multiaddr that names the peer (/p2p/<peerID>).
+func checkBootNode(key, addr string) error {
+	ma, err := multiaddr.NewMultiaddr(addr)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not a multiaddr: %w", key, addr, err)
+	}
+	if _, err := ma.ValueForProtocol(multiaddr.P_P2P); err != nil {
+		return fmt.Errorf("%s: %q has no /p2p/<peerID> component", key, addr)
+	}
+	return nil
+}
