@@ -1,4 +1,4 @@
-//go:build tools
+//go:build b7sdeps
 
 // Package b7s pins the libraries the node is built on so that every package
 // can import them without touching go.mod; see docs/decisions.md.

@@ -1,0 +1,87 @@
+package inspect_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/actors/actortest"
+	"github.com/b7s-actor/b7s/actors/inspect"
+)
+
+type boom struct{}
+type ping struct{}
+
+// parent spawns one child "worker" that panics on boom and answers ping.
+func parentProducer(reg *inspect.Registry) actor.Producer {
+	return func() actor.Actor {
+		return actor.ReceiveFunc(func(ctx actor.Context) {
+			if _, ok := ctx.Message().(*actor.Started); ok {
+				_, _ = ctx.SpawnNamed(reg.Props("test-child", func() actor.Actor {
+					return actor.ReceiveFunc(func(ctx actor.Context) {
+						switch ctx.Message().(type) {
+						case boom:
+							panic("boom requested")
+						case ping:
+							ctx.Respond("pong")
+						}
+					})
+				}), "worker")
+			}
+		})
+	}
+}
+
+func TestRegistry_PanicShowsAsRestartAndActorKeepsWorking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := actortest.NewSystem(t)
+		sys.Spawn(t, "parent", "test-parent", parentProducer(sys.Registry),
+			actor.WithSupervisor(actors.NewOneForOneBackoff(actors.DefaultBackoff())))
+		child := actor.NewPID(sys.Address(), "parent/worker")
+		sys.WaitActor(t, "parent/worker", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
+
+		sys.Send(child, boom{})
+		info := sys.WaitActor(t, "parent/worker", func(a inspect.ActorInfo) bool {
+			return a.Restarts == 1 && a.State == inspect.StateRunning
+		}, 5*time.Second)
+		if !strings.Contains(info.LastError, "boom requested") {
+			t.Fatalf("last error = %q, want the panic reason", info.LastError)
+		}
+		if got := sys.Ask(t, child, ping{}, time.Second); got != "pong" {
+			t.Fatalf("after restart got %v, want pong", got)
+		}
+
+		tree := sys.Registry.Tree()
+		if len(tree) != 1 || tree[0].Name != "parent" || len(tree[0].Children) != 1 || tree[0].Children[0].Name != "worker" {
+			raw, _ := json.Marshal(tree)
+			t.Fatalf("unexpected tree %s", raw)
+		}
+		var text bytes.Buffer
+		if err := inspect.WriteText(&text, tree, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), "  worker [test-child] running") || !strings.Contains(text.String(), "restarts=1") {
+			t.Fatalf("text tree:\n%s", text.String())
+		}
+	})
+}
+
+func TestRegistry_StoppedActorsLeaveTheTree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := actortest.NewSystem(t)
+		pid := sys.Spawn(t, "short", "test", func() actor.Actor { return actor.ReceiveFunc(func(actor.Context) {}) })
+		sys.WaitActor(t, "short", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
+		if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if !actortest.Eventually(time.Second, func() bool { _, ok := sys.Registry.Find("short"); return !ok }) {
+			t.Fatal("stopped actor still in the registry")
+		}
+	})
+}
