@@ -243,10 +243,10 @@ func (r *Registry) Tree() []*ActorInfo {
 // mailboxProbe counts what entered and left one actor's mailbox.
 type mailboxProbe struct{ posted, received atomic.Int64 }
 
-func (m *mailboxProbe) MailboxStarted()            {}
+func (m *mailboxProbe) MailboxStarted()             {}
 func (m *mailboxProbe) MessagePosted(interface{})   { m.posted.Add(1) }
 func (m *mailboxProbe) MessageReceived(interface{}) { m.received.Add(1) }
-func (m *mailboxProbe) MailboxEmpty()              {}
+func (m *mailboxProbe) MailboxEmpty()               {}
 func (m *mailboxProbe) length() int64 {
 	n := m.posted.Load() - m.received.Load()
 	if n < 0 {
