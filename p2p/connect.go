@@ -1,0 +1,105 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+var errDialSelf = errors.New("refusing to dial self")
+
+// connect dials info unless it is this host or already connected, bounded
+// by DialTimeout.
+func (h *Host) connect(ctx context.Context, info peer.AddrInfo) error {
+	if info.ID == h.host.ID() {
+		return errDialSelf
+	}
+	if h.Connected(info.ID) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.DialTimeout)
+	defer cancel()
+	return h.host.Connect(ctx, info)
+}
+
+// connectAll dials every peer in parallel and returns one error per failed dial.
+func (h *Host) connectAll(ctx context.Context, infos []peer.AddrInfo, what string) []error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, info := range infos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := h.connect(ctx, info); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("dial %s %s: %w", what, info.ID, err))
+				mu.Unlock()
+				h.log.Warn().Err(err).Str("peer", info.ID.String()).Str("kind", what).Msg("could not connect")
+				return
+			}
+			h.log.Debug().Str("peer", info.ID.String()).Str("kind", what).Msg("connected")
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// connectBootNodes dials all boot nodes in parallel and waits for the dials.
+func (h *Host) connectBootNodes(ctx context.Context) error {
+	for _, b := range h.bootNodes {
+		// Keep their addresses for the re-check loop, whatever identify says later.
+		h.host.Peerstore().AddAddrs(b.ID, b.Addrs, time.Duration(1<<62))
+	}
+	return errors.Join(h.connectAll(ctx, h.bootNodes, "boot node")...)
+}
+
+// connectDialbackPeers dials up to DialbackPeersLimit saved peers, skipping
+// itself and peers already connected. Failures are only logged.
+func (h *Host) connectDialbackPeers(ctx context.Context) {
+	saved, err := h.SavedPeers()
+	if err != nil {
+		h.log.Warn().Err(err).Msg("could not read dial-back peers")
+		return
+	}
+	var infos []peer.AddrInfo
+	for _, info := range saved {
+		if len(infos) >= h.cfg.DialbackPeersLimit {
+			break
+		}
+		if info.ID == h.host.ID() || h.Connected(info.ID) || len(info.Addrs) == 0 {
+			continue
+		}
+		infos = append(infos, info)
+	}
+	h.log.Debug().Int("peers", len(infos)).Msg("dialling back saved peers")
+	h.connectAll(ctx, infos, "dial-back peer")
+}
+
+// recheckBootNodes re-dials disconnected boot nodes every BootNodeRecheckInterval.
+func (h *Host) recheckBootNodes() {
+	ticker := time.NewTicker(h.cfg.BootNodeRecheckInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		var missing []peer.AddrInfo
+		for _, b := range h.bootNodes {
+			if !h.Connected(b.ID) {
+				missing = append(missing, b)
+			}
+		}
+		if len(missing) > 0 {
+			h.connectAll(h.ctx, missing, "boot node")
+		}
+	}
+}

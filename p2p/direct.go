@@ -1,0 +1,108 @@
+package p2p
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// ErrMessageTooLarge is reported through the direct error handler when a
+// direct message's first line exceeds MaxDirectMessageBytes.
+var ErrMessageTooLarge = errors.New("direct message too large")
+
+// Send opens a new stream to the peer on ProtocolID, writes data (no length
+// prefix, no newline) and closes the stream: one message per stream (spec
+// §1.3). It dials the peer if needed. The ctx deadline bounds the dial and
+// the write.
+func (h *Host) Send(ctx context.Context, to peer.ID, data []byte) error {
+	if to == h.host.ID() {
+		return fmt.Errorf("send to %s: %w", to, errDialSelf)
+	}
+	s, err := h.host.NewStream(ctx, to, ProtocolID)
+	if err != nil {
+		return fmt.Errorf("open stream to %s: %w", to, err)
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = s.SetWriteDeadline(deadline)
+	}
+	if _, err := s.Write(data); err != nil {
+		_ = s.Reset()
+		return fmt.Errorf("write to %s: %w", to, err)
+	}
+	if err := s.Close(); err != nil {
+		_ = s.Reset()
+		return fmt.Errorf("close stream to %s: %w", to, err)
+	}
+	h.metrics.messageSent(ProtocolID, len(data))
+	return nil
+}
+
+// SetDirectHandler installs the direct-message handlers and starts accepting
+// streams on ProtocolID. onMessage gets the first line of each stream (up to
+// '\n' or EOF); onError gets read failures, ErrMessageTooLarge among them.
+// Both run on the stream's goroutine. Either may be nil.
+func (h *Host) SetDirectHandler(onMessage func(from peer.ID, data []byte), onError func(from peer.ID, err error)) {
+	h.directMu.Lock()
+	h.onDirect, h.onError = onMessage, onError
+	h.directMu.Unlock()
+	h.host.SetStreamHandler(ProtocolID, h.handleStream)
+}
+
+func (h *Host) handleStream(s network.Stream) {
+	from := s.Conn().RemotePeer()
+	h.directMu.RLock()
+	onMessage, onError := h.onDirect, h.onError
+	h.directMu.RUnlock()
+
+	_ = s.SetReadDeadline(time.Now().Add(h.cfg.DirectReadTimeout))
+	data, err := readMessage(s, h.cfg.MaxDirectMessageBytes)
+	if err != nil {
+		_ = s.Reset()
+		h.log.Debug().Err(err).Str("peer", from.String()).Msg("direct message rejected")
+		if onError != nil {
+			onError(from, fmt.Errorf("read direct message from %s: %w", from, err))
+		}
+		return
+	}
+	_ = s.Close()
+	if onMessage != nil {
+		onMessage(from, data)
+	}
+}
+
+// readMessage reads up to the first '\n' or EOF. It stops reading at the
+// newline, and fails with ErrMessageTooLarge once more than limit bytes came
+// without one.
+func readMessage(r io.Reader, limit int) ([]byte, error) {
+	lr := io.LimitReader(r, int64(limit)+1)
+	chunk := make([]byte, min(limit+1, 32<<10))
+	var buf []byte
+	for {
+		n, err := lr.Read(chunk)
+		if n > 0 {
+			if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
+				buf = append(buf, chunk[:i]...)
+				if len(buf) > limit {
+					return nil, fmt.Errorf("%w: more than %d bytes", ErrMessageTooLarge, limit)
+				}
+				return buf, nil
+			}
+			buf = append(buf, chunk[:n]...)
+		}
+		if len(buf) > limit {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrMessageTooLarge, limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Message is one pubsub message from another node.
+type Message struct {
+	Topic string
+	// From is the neighbour that forwarded the message (ReceivedFrom), which
+	// b7s treats as the sender (spec §2).
+	From peer.ID
+	// Author is the publisher (the signed "from" field).
+	Author peer.ID
+	Data   []byte
+}
+
+// Subscription delivers a topic's messages, without the node's own.
+type Subscription struct {
+	sub  *pubsub.Subscription
+	self peer.ID
+}
+
+// topic joins name once; Subscribe and Publish share the handle.
+func (h *Host) topic(name string) (*pubsub.Topic, error) {
+	h.topicsMu.Lock()
+	defer h.topicsMu.Unlock()
+	if t, ok := h.topics[name]; ok {
+		return t, nil
+	}
+	t, err := h.pubsub.Join(name)
+	if err != nil {
+		return nil, fmt.Errorf("join topic %s: %w", name, err)
+	}
+	h.topics[name] = t
+	return t, nil
+}
+
+// Subscribe joins the topic (once) and subscribes to it.
+func (h *Host) Subscribe(topic string) (*Subscription, error) {
+	t, err := h.topic(topic)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := t.Subscribe()
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to topic %s: %w", topic, err)
+	}
+	return &Subscription{sub: sub, self: h.host.ID()}, nil
+}
+
+// Topic is the subscription's topic name.
+func (s *Subscription) Topic() string { return s.sub.Topic() }
+
+// Next blocks for the next message from another node. It fails when ctx
+// ends, the subscription is cancelled or the host is closed.
+func (s *Subscription) Next(ctx context.Context) (Message, error) {
+	for {
+		msg, err := s.sub.Next(ctx)
+		if err != nil {
+			return Message{}, fmt.Errorf("next message on %s: %w", s.sub.Topic(), err)
+		}
+		if msg.ReceivedFrom == s.self {
+			continue
+		}
+		return Message{
+			Topic:  s.sub.Topic(),
+			From:   msg.ReceivedFrom,
+			Author: msg.GetFrom(),
+			Data:   msg.Data,
+		}, nil
+	}
+}
+
+// Cancel ends the subscription; a blocked Next returns an error.
+func (s *Subscription) Cancel() { s.sub.Cancel() }
+
+// Publish sends data on the topic, joining it without subscribing when the
+// node has not done so yet.
+func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
+	t, err := h.topic(topic)
+	if err != nil {
+		return err
+	}
+	if err := t.Publish(ctx, data); err != nil {
+		return fmt.Errorf("publish to %s: %w", topic, err)
+	}
+	h.metrics.messagePublished(topic, len(data))
+	return nil
+}
+
+// TopicPeers returns the peers known to be subscribed to the topic.
+func (h *Host) TopicPeers(topic string) ([]peer.ID, error) {
+	t, err := h.topic(topic)
+	if err != nil {
+		return nil, err
+	}
+	return t.ListPeers(), nil
+}
+
+// WaitTopicPeers blocks until at least n peers are known to be subscribed to
+// the topic, or ctx ends. Useful before a first publish (roll calls, tests).
+func (h *Host) WaitTopicPeers(ctx context.Context, topic string, n int) error {
+	t, err := h.topic(topic)
+	if err != nil {
+		return err
+	}
+	events, err := t.EventHandler()
+	if err != nil {
+		return fmt.Errorf("topic %s events: %w", topic, err)
+	}
+	defer events.Cancel()
+	for len(t.ListPeers()) < n {
+		if _, err := events.NextPeerEvent(ctx); err != nil {
+			return fmt.Errorf("wait for %d peers on %s: %w", n, topic, err)
+		}
+	}
+	return nil
+}
