@@ -123,3 +123,10 @@ func TestNewFlagSet_DefaultsAreDefault(t *testing.T) {
 		}
 	}
 }
+
+// Matching env names ignoring case and dashes must not make two keys collide.
+func TestEnvIndex_NormalisedKeysAreUnique(t *testing.T) {
+	if len(envIndex) != len(settings) {
+		t.Errorf("envIndex has %d keys for %d settings: two keys differ only in case or dashes", len(envIndex), len(settings))
+	}
+}
