@@ -1,0 +1,87 @@
+package messages
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// DefaultMaxSize is the largest message Decode accepts when given no limit: gossipsub's 1 MiB
+// maximum, which no b7s message legitimately exceeds.
+const DefaultMaxSize = 1 << 20
+
+// TypeOf reads only the "type" field of a message. A missing or empty type is ErrUnknownType;
+// input that is not a JSON object with a string type is ErrMalformed.
+func TypeOf(data []byte) (string, error) {
+	var envelope struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &envelope); err != nil {
+		return "", fmt.Errorf("%w: read type: %w", ErrMalformed, err)
+	}
+	if envelope.Type == "" {
+		return "", fmt.Errorf("%w: no type field", ErrUnknownType)
+	}
+	return envelope.Type, nil
+}
+
+// Decode turns one wire message into its typed value (MsgRollCall, MsgExecute, …, never a
+// pointer). Input longer than maxBytes is refused before it is parsed; maxBytes ≤ 0 means
+// DefaultMaxSize. Decode does not call Valid: the router decides what to do with invalid messages.
+func Decode(data []byte, maxBytes int) (Message, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxSize
+	}
+	if len(data) > maxBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), maxBytes)
+	}
+
+	typ, err := TypeOf(data)
+	if err != nil {
+		return nil, err
+	}
+
+	switch typ {
+	case TypeHealthCheck:
+		return decodeAs[MsgHealthCheck](typ, data)
+	case TypeInstallFunction:
+		return decodeAs[MsgInstallFunction](typ, data)
+	case TypeInstallFunctionResponse:
+		return decodeAs[MsgInstallFunctionResponse](typ, data)
+	case TypeRollCall:
+		return decodeAs[MsgRollCall](typ, data)
+	case TypeRollCallResponse:
+		return decodeAs[MsgRollCallResponse](typ, data)
+	case TypeExecute:
+		return decodeAs[MsgExecute](typ, data)
+	case TypeExecuteResponse:
+		return decodeAs[MsgExecuteResponse](typ, data)
+	case TypeFormCluster:
+		return decodeAs[MsgFormCluster](typ, data)
+	case TypeFormClusterResponse:
+		return decodeAs[MsgFormClusterResponse](typ, data)
+	case TypeDisbandCluster:
+		return decodeAs[MsgDisbandCluster](typ, data)
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnknownType, typ)
+	}
+}
+
+func decodeAs[T Message](typ string, data []byte) (Message, error) {
+	var m T
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%w: decode %s: %w", ErrMalformed, typ, err)
+	}
+	return m, nil
+}
+
+// Encode writes m in its wire form, exactly as the Go b7s node would.
+func Encode(m Message) ([]byte, error) {
+	if m == nil {
+		return nil, fmt.Errorf("encode: nil message")
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", m.Type(), err)
+	}
+	return b, nil
+}
