@@ -1,0 +1,287 @@
+package fstore
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// unpackLimits bound what one archive may put on disk.
+type unpackLimits struct {
+	maxBytes int64 // total size of regular files
+	maxFiles int   // entries of any kind
+}
+
+// streamCap bounds the decompressed tar stream itself, so that entries whose data is skipped
+// (or padding) cannot make us inflate forever without writing anything.
+func (l unpackLimits) streamCap() int64 {
+	c := l.maxBytes + int64(l.maxFiles)*4096 + 8<<20
+	if c < 0 {
+		return math.MaxInt64
+	}
+	return c
+}
+
+// unpackStats describe an unpacked tree.
+type unpackStats struct {
+	entries int
+	bytes   int64
+}
+
+// unpack extracts the gzip+tar stream r into dir, an existing empty directory. Every write
+// goes through an os.Root opened on dir, so even a crafted chain of links cannot make a write
+// land outside it. Entries are checked before anything is written for them:
+//   - names must be relative and stay inside dir after cleaning;
+//   - only directories, regular files, symlinks and hardlinks are accepted;
+//   - links must resolve inside dir (symlinks are resolved again once everything is written);
+//   - the declared sizes and the entry count are checked against the limits before writing.
+func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unpackStats, error) {
+	var st unpackStats
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return st, fmt.Errorf("unpack: %w", err)
+	}
+	defer root.Close()
+
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return st, fmt.Errorf("unpack: %w: not gzip: %v", ErrBadArchive, err)
+	}
+	defer gz.Close()
+	stream := &capReader{r: gz, remaining: lim.streamCap()}
+	tr := tar.NewReader(stream)
+
+	var symlinks []string
+	for {
+		if err := ctx.Err(); err != nil {
+			return st, fmt.Errorf("unpack: %w", err)
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return st, stream.explain(err)
+		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
+		name, err := entryName(hdr.Name)
+		if err != nil {
+			return st, fmt.Errorf("unpack: %w", err)
+		}
+		if name == "." {
+			if hdr.Typeflag == tar.TypeDir {
+				continue
+			}
+			return st, fmt.Errorf("unpack: %w: %q: non-directory entry for the root", ErrUnsafeArchive, hdr.Name)
+		}
+		st.entries++
+		if st.entries > lim.maxFiles {
+			return st, fmt.Errorf("unpack: %w: more than %d entries", ErrTooLarge, lim.maxFiles)
+		}
+		if err := mkParent(root, name); err != nil {
+			return st, fmt.Errorf("unpack %q: %w", hdr.Name, err)
+		}
+
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(name, 0o755); err != nil {
+				return st, fmt.Errorf("unpack %q: %w", hdr.Name, fsErr(err))
+			}
+		case tar.TypeReg, '\x00':
+			if hdr.Size < 0 || hdr.Size > lim.maxBytes-st.bytes {
+				return st, fmt.Errorf("unpack: %w: %q (%d bytes) takes the unpacked size over %d bytes",
+					ErrTooLarge, hdr.Name, hdr.Size, lim.maxBytes)
+			}
+			src := &readErrRecorder{r: &ctxReader{ctx: ctx, r: tr}}
+			n, err := writeFile(root, name, fileMode(hdr), src)
+			st.bytes += n
+			if src.err != nil {
+				return st, stream.explain(src.err)
+			}
+			if err != nil {
+				return st, fmt.Errorf("unpack %q: %w", hdr.Name, err)
+			}
+		case tar.TypeSymlink:
+			if err := checkSymlink(name, hdr.Linkname); err != nil {
+				return st, fmt.Errorf("unpack: %w", err)
+			}
+			if err := root.Symlink(hdr.Linkname, name); err != nil {
+				return st, fmt.Errorf("unpack %q: %w", hdr.Name, fsErr(err))
+			}
+			symlinks = append(symlinks, name)
+		case tar.TypeLink:
+			target, err := entryName(hdr.Linkname)
+			if err != nil || target == "." {
+				return st, fmt.Errorf("unpack: %w: hardlink %q -> %q leaves the function folder", ErrUnsafeArchive, hdr.Name, hdr.Linkname)
+			}
+			fi, err := root.Lstat(target)
+			if err != nil || !fi.Mode().IsRegular() {
+				return st, fmt.Errorf("unpack: %w: hardlink %q -> %q: target is not a regular file of the archive", ErrUnsafeArchive, hdr.Name, hdr.Linkname)
+			}
+			if err := root.Link(target, name); err != nil {
+				return st, fmt.Errorf("unpack %q: %w", hdr.Name, fsErr(err))
+			}
+		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+			return st, fmt.Errorf("unpack: %w: %q is a device file or fifo", ErrUnsafeArchive, hdr.Name)
+		default:
+			return st, fmt.Errorf("unpack: %w: %q has unsupported type %q", ErrUnsafeArchive, hdr.Name, hdr.Typeflag)
+		}
+	}
+	if err := checkSymlinksResolveInside(dir, symlinks); err != nil {
+		return st, fmt.Errorf("unpack: %w", err)
+	}
+	return st, nil
+}
+
+// entryName cleans an archive path; it must be relative and stay inside the folder.
+func entryName(raw string) (string, error) {
+	if raw == "" || strings.ContainsRune(raw, 0) {
+		return "", fmt.Errorf("%w: empty or invalid entry name %q", ErrUnsafeArchive, raw)
+	}
+	if strings.HasPrefix(raw, "/") || filepath.IsAbs(raw) || filepath.VolumeName(raw) != "" {
+		return "", fmt.Errorf("%w: %q is an absolute path", ErrUnsafeArchive, raw)
+	}
+	clean := path.Clean(raw)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", fmt.Errorf("%w: %q leaves the function folder", ErrUnsafeArchive, raw)
+	}
+	return clean, nil
+}
+
+// checkSymlink accepts relative targets that stay inside the folder when read from the link's
+// directory.
+func checkSymlink(name, target string) error {
+	if target == "" || strings.HasPrefix(target, "/") || filepath.IsAbs(target) {
+		return fmt.Errorf("%w: symlink %q -> %q: absolute or empty target", ErrUnsafeArchive, name, target)
+	}
+	resolved := path.Join(path.Dir(name), target)
+	if resolved == ".." || strings.HasPrefix(resolved, "../") {
+		return fmt.Errorf("%w: symlink %q -> %q leaves the function folder", ErrUnsafeArchive, name, target)
+	}
+	return nil
+}
+
+// checkSymlinksResolveInside follows every symlink on disk: chains of individually harmless
+// links (a -> ., b -> a/..) can still point out, and only the finished tree tells.
+func checkSymlinksResolveInside(dir string, links []string) error {
+	if len(links) == 0 {
+		return nil
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		real, err := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(l)))
+		if err != nil {
+			return fmt.Errorf("%w: symlink %q does not resolve inside the function folder: %v", ErrUnsafeArchive, l, err)
+		}
+		rel, err := filepath.Rel(realDir, real)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("%w: symlink %q resolves to %s, outside the function folder", ErrUnsafeArchive, l, real)
+		}
+	}
+	return nil
+}
+
+func mkParent(root *os.Root, name string) error {
+	parent := path.Dir(name)
+	if parent == "." {
+		return nil
+	}
+	return fsErr(root.MkdirAll(parent, 0o755))
+}
+
+func writeFile(root *os.Root, name string, mode os.FileMode, r io.Reader) (int64, error) {
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return 0, fsErr(err)
+	}
+	n, err := io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// fileMode keeps only the executable bit of the archive's mode; no setuid, no world-writable.
+func fileMode(hdr *tar.Header) os.FileMode {
+	if hdr.Mode&0o111 != 0 {
+		return 0o755
+	}
+	return 0o644
+}
+
+// fsErr labels filesystem errors caused by the archive's shape (duplicates, a path through a
+// file or an escaping link) as a bad archive; local trouble (disk full, I/O) stays as it is.
+func fsErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, local := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS, syscall.EMFILE, syscall.ENFILE} {
+		if errors.Is(err, local) {
+			return err
+		}
+	}
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%w: duplicate entry: %v", ErrBadArchive, err)
+	}
+	return fmt.Errorf("%w: %v", ErrBadArchive, err)
+}
+
+// capReader fails once more than remaining bytes were read.
+type capReader struct {
+	r         io.Reader
+	remaining int64
+	exceeded  bool
+}
+
+var errStreamCap = errors.New("decompressed archive stream over its cap")
+
+func (c *capReader) Read(b []byte) (int, error) {
+	if c.remaining <= 0 {
+		c.exceeded = true
+		return 0, errStreamCap
+	}
+	if int64(len(b)) > c.remaining {
+		b = b[:c.remaining]
+	}
+	n, err := c.r.Read(b)
+	c.remaining -= int64(n)
+	return n, err
+}
+
+// explain labels a tar/gzip error: over the stream cap, or a corrupt archive.
+func (c *capReader) explain(err error) error {
+	if c.exceeded || errors.Is(err, errStreamCap) {
+		return fmt.Errorf("unpack: %w: decompressed stream is too large", ErrTooLarge)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("unpack: %w", err)
+	}
+	return fmt.Errorf("unpack: %w: %v", ErrBadArchive, err)
+}
+
+// ctxReader stops a long copy when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
+}
