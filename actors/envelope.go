@@ -1,0 +1,23 @@
+package actors
+
+import (
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Inbound is raw bytes from libp2p on their way to the router.
+type Inbound struct {
+	Pipeline Pipeline
+	From     peer.ID // the stream peer, or the gossipsub neighbour that forwarded the message
+	Author   peer.ID // the publisher of a pubsub message; equals From for direct messages
+	Data     []byte
+}
+
+// Delivery is a decoded, admitted wire message on its way to the actor that owns its type.
+type Delivery struct {
+	Pipeline Pipeline
+	From     peer.ID
+	Author   peer.ID
+	Message  messages.Message
+}

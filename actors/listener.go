@@ -1,0 +1,122 @@
+package actors
+
+import (
+	"context"
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/p2p"
+)
+
+// TopicListenerConfig configures one topic listener.
+type TopicListenerConfig struct {
+	Host    *p2p.Host
+	Topic   string
+	Router  *actor.PID
+	Metrics *Metrics
+	Log     zerolog.Logger
+}
+
+// TopicListener pumps one gossipsub subscription into actor messages for the router. Its pump
+// goroutine is bound to the actor: it starts on Started and is gone before Stopped or a restart.
+type TopicListener struct {
+	cfg    TopicListenerConfig
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewTopicListener returns a producer for a topic listener.
+func NewTopicListener(cfg TopicListenerConfig) actor.Producer {
+	return func() actor.Actor { return &TopicListener{cfg: cfg} }
+}
+
+// Receive implements actor.Actor.
+func (l *TopicListener) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		sub, err := l.cfg.Host.Subscribe(l.cfg.Topic)
+		if err != nil {
+			panic(err) // the supervisor retries with backoff
+		}
+		l.cfg.Metrics.TopicSubscriptions.Inc()
+		pumpCtx, cancel := context.WithCancel(context.Background())
+		l.cancel, l.done = cancel, make(chan struct{})
+		go l.pump(pumpCtx, sub, ctx.ActorSystem().Root, ctx.Self())
+	case *actor.Stopping, *actor.Restarting:
+		l.stop()
+	case *ready:
+		ctx.Respond(true) // Started ran first, so the subscription exists
+	case *Inbound:
+		l.cfg.Metrics.TopicMessages.WithLabelValues(l.cfg.Topic).Inc()
+		ctx.Send(l.cfg.Router, m)
+	}
+}
+
+func (l *TopicListener) pump(ctx context.Context, sub *p2p.Subscription, root *actor.RootContext, self *actor.PID) {
+	defer close(l.done)
+	defer sub.Cancel()
+	for {
+		msg, err := sub.Next(ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				l.cfg.Log.Warn().Err(err).Str("topic", l.cfg.Topic).Msg("subscription ended")
+			}
+			return
+		}
+		root.Send(self, &Inbound{Pipeline: Pipeline{Topic: msg.Topic}, From: msg.From, Author: msg.Author, Data: msg.Data})
+	}
+}
+
+func (l *TopicListener) stop() {
+	if l.cancel == nil {
+		return
+	}
+	l.cancel()
+	<-l.done
+	l.cancel = nil
+}
+
+// DirectListenerConfig configures the direct-message listener.
+type DirectListenerConfig struct {
+	Host    *p2p.Host
+	Router  *actor.PID
+	Metrics *Metrics
+	Log     zerolog.Logger
+}
+
+// DirectListener is the stream handler's side: every direct message becomes an Inbound for
+// the router. libp2p calls the handler on its own goroutines; the actor serialises them.
+type DirectListener struct{ cfg DirectListenerConfig }
+
+// NewDirectListener returns a producer for the direct listener.
+func NewDirectListener(cfg DirectListenerConfig) actor.Producer {
+	return func() actor.Actor { return &DirectListener{cfg: cfg} }
+}
+
+// Receive implements actor.Actor.
+func (l *DirectListener) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		root, self := ctx.ActorSystem().Root, ctx.Self()
+		l.cfg.Host.SetDirectHandler(
+			func(from peer.ID, data []byte) {
+				root.Send(self, &Inbound{Pipeline: Pipeline{Direct: true}, From: from, Author: from, Data: data})
+			},
+			func(from peer.ID, err error) {
+				reason := DropMalformed
+				if errors.Is(err, p2p.ErrMessageTooLarge) {
+					reason = DropTooLarge
+				}
+				l.cfg.Metrics.MessagesDropped.WithLabelValues("direct", reason).Inc()
+				l.cfg.Log.Warn().Err(err).Stringer("peer", from).Str("reason", reason).Msg("dropped inbound message")
+			})
+	case *ready:
+		ctx.Respond(true)
+	case *Inbound:
+		l.cfg.Metrics.DirectMessages.Inc()
+		ctx.Send(l.cfg.Router, m)
+	}
+}

@@ -1,0 +1,225 @@
+package actors
+
+import (
+	"errors"
+	"log/slog"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/messages"
+	"github.com/b7s-actor/b7s/p2p"
+)
+
+// Config is the node's actor-level configuration.
+type Config struct {
+	Role            Role
+	Topics          []string      // subscribed topics; the default topic is always added
+	HealthInterval  time.Duration // between health pings
+	MaxMessageBytes int           // inbound wire message limit
+	SendTimeout     time.Duration // one outbound send or publish
+	Backoff         BackoffConfig // how the node restarts a failed child
+	Version         string        // for b7s_node_info
+}
+
+// DefaultConfig returns a worker's configuration with the spec's intervals.
+func DefaultConfig() Config {
+	return Config{
+		Role:            RoleWorker,
+		HealthInterval:  time.Minute,
+		MaxMessageBytes: messages.DefaultMaxSize,
+		SendTimeout:     10 * time.Second,
+		Backoff:         DefaultBackoff(),
+		Version:         "dev",
+	}
+}
+
+// Validate reports settings out of bounds.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Role != RoleHead && c.Role != RoleWorker {
+		errs = append(errs, fmt.Errorf("role: %q is neither %q nor %q", c.Role, RoleHead, RoleWorker))
+	}
+	if c.HealthInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("health interval: %s is below the minimum 10ms", c.HealthInterval))
+	}
+	if c.MaxMessageBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max message bytes: %d must be positive", c.MaxMessageBytes))
+	}
+	if c.SendTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("send timeout: %s must be positive", c.SendTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the node's collaborators, built by the caller.
+type Deps struct {
+	Host       *p2p.Host
+	Log        zerolog.Logger
+	Registerer prometheus.Registerer // node metrics go here; nil for none
+}
+
+// Node is a running b7s node: an actor system whose root actor supervises everything else.
+type Node struct {
+	cfg     Config
+	system  *actor.ActorSystem
+	root    *actor.RootContext
+	inspect *inspect.Registry
+	metrics *Metrics
+	outbox  *Outbox
+	pid     *actor.PID
+	log     zerolog.Logger
+}
+
+// childSpec is one child of the node root, and the wire message types it owns.
+type childSpec struct {
+	name, kind string
+	producer   actor.Producer
+	owns       []string
+}
+
+// Start builds the actor tree of cfg.Role on deps.Host and starts it.
+func Start(cfg Config, deps Deps) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("node config: %w", err)
+	}
+	if deps.Host == nil {
+		return nil, errors.New("node: no libp2p host")
+	}
+	log := deps.Log.With().Str("role", string(cfg.Role)).Logger()
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return NewSlogLogger(log.With().Str("component", "protoactor").Logger())
+	}))
+	reg := inspect.NewRegistry()
+	metrics := NewMetrics(deps.Registerer)
+	metrics.Info.WithLabelValues(deps.Host.ID().String(), cfg.Version, string(cfg.Role)).Set(1)
+	n := &Node{
+		cfg:     cfg,
+		system:  system,
+		root:    reg.Root(system),
+		inspect: reg,
+		metrics: metrics,
+		outbox:  NewOutbox(deps.Host, cfg.SendTimeout, metrics, log),
+		log:     log,
+	}
+
+	topics := withDefaultTopic(cfg.Topics)
+	owners := []childSpec{{
+		name: "health", kind: "health",
+		producer: NewHealth(HealthConfig{Interval: cfg.HealthInterval, Topic: p2p.DefaultTopic, Outbox: n.outbox, Log: log}),
+		owns:     []string{messages.TypeHealthCheck},
+	}}
+	root := &nodeRoot{node: n, host: deps.Host, topics: topics, owners: owners}
+	pid, err := n.root.SpawnNamed(reg.Props("node", func() actor.Actor { return root },
+		actor.WithSupervisor(NewOneForOneBackoff(cfg.Backoff))), "node")
+	if err != nil {
+		system.Shutdown()
+		return nil, fmt.Errorf("spawn node root: %w", err)
+	}
+	n.pid = pid
+	// Wait until every listener is subscribed, so the host does not connect before the node
+	// can hear (spec §1.4: subscribe first, then connect).
+	if _, err := n.root.RequestFuture(pid, &ready{}, 10*time.Second).Result(); err != nil {
+		n.Stop()
+		return nil, fmt.Errorf("start node root: %w", err)
+	}
+	listeners := []string{"direct"}
+	for _, t := range topics {
+		listeners = append(listeners, "topics/"+t)
+	}
+	for _, name := range listeners {
+		if _, err := n.root.RequestFuture(n.Child(name), &ready{}, 10*time.Second).Result(); err != nil {
+			n.Stop()
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+	}
+	return n, nil
+}
+
+// ready asks an actor to answer once it has started.
+type ready struct{}
+
+func withDefaultTopic(topics []string) []string {
+	out := []string{p2p.DefaultTopic}
+	for _, t := range topics {
+		if t != "" && t != p2p.DefaultTopic {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Stop stops every actor, children first, and shuts the actor system down.
+func (n *Node) Stop() {
+	if err := n.root.StopFuture(n.pid).Wait(); err != nil {
+		n.log.Warn().Err(err).Msg("stop node root")
+	}
+	n.system.Shutdown()
+}
+
+// Inspect returns the registry that knows the node's live supervision tree.
+func (n *Node) Inspect() *inspect.Registry { return n.inspect }
+
+// Metrics returns the node-level metrics.
+func (n *Node) Metrics() *Metrics { return n.metrics }
+
+// Child returns the PID of a direct child of the node root, such as "router".
+func (n *Node) Child(name string) *actor.PID {
+	return actor.NewPID(n.system.Address(), n.pid.Id+"/"+name)
+}
+
+// Send delivers msg to pid from outside the tree.
+func (n *Node) Send(pid *actor.PID, msg any) { n.root.Send(pid, msg) }
+
+// nodeRoot is the root actor: it spawns the role's children and supervises them.
+type nodeRoot struct {
+	node   *Node
+	host   *p2p.Host
+	topics []string
+	owners []childSpec
+}
+
+func (r *nodeRoot) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		r.spawnChildren(ctx)
+	case *ready:
+		ctx.Respond(true) // Started ran first, so every child exists
+	}
+}
+
+func (r *nodeRoot) spawnChildren(ctx actor.Context) {
+	n := r.node
+	ownerOf := make(map[string]*actor.PID)
+	for _, c := range r.owners {
+		pid := r.spawn(ctx, c.name, c.kind, c.producer)
+		for _, t := range c.owns {
+			ownerOf[t] = pid
+		}
+	}
+	router := r.spawn(ctx, "router", "router", NewRouter(RouterConfig{
+		Role: n.cfg.Role, MaxMessageBytes: n.cfg.MaxMessageBytes, Owners: ownerOf, Metrics: n.metrics, Log: n.log,
+	}))
+	r.spawn(ctx, "direct", "direct-listener", NewDirectListener(DirectListenerConfig{
+		Host: r.host, Router: router, Metrics: n.metrics, Log: n.log,
+	}))
+	for _, t := range r.topics {
+		r.spawn(ctx, "topics/"+t, "topic-listener", NewTopicListener(TopicListenerConfig{
+			Host: r.host, Topic: t, Router: router, Metrics: n.metrics, Log: n.log,
+		}))
+	}
+}
+
+func (r *nodeRoot) spawn(ctx actor.Context, name, kind string, producer actor.Producer) *actor.PID {
+	pid, err := ctx.SpawnNamed(r.node.inspect.Props(kind, producer,
+		actor.WithSupervisor(NewOneForOneBackoff(r.node.cfg.Backoff))), name)
+	if err != nil {
+		// Names are fixed and unique; failing here is a bug, and the supervisor should see it.
+		panic(fmt.Errorf("spawn %s: %w", name, err))
+	}
+	return pid
+}

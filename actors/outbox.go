@@ -1,0 +1,94 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Network is what actors need from the libp2p host (p2p.Host implements it). Kept small so
+// actors can be tested against a fake.
+type Network interface {
+	ID() peer.ID
+	Publish(ctx context.Context, topic string, data []byte) error
+	Send(ctx context.Context, to peer.ID, data []byte) error
+	Connected(p peer.ID) bool
+}
+
+// Outbox encodes wire messages and hands them to the network off the calling actor's
+// goroutine, because a send may dial and a dial may take seconds.
+type Outbox struct {
+	net     Network
+	timeout time.Duration
+	metrics *Metrics
+	log     zerolog.Logger
+}
+
+// NewOutbox returns an outbox whose sends give up after timeout.
+func NewOutbox(net Network, timeout time.Duration, metrics *Metrics, log zerolog.Logger) *Outbox {
+	return &Outbox{net: net, timeout: timeout, metrics: metrics, log: log}
+}
+
+// Send delivers msg to peer to in the background; done (optional) gets the outcome.
+func (o *Outbox) Send(to peer.ID, msg messages.Message, done func(error)) {
+	data, err := messages.Encode(msg)
+	if err != nil {
+		o.finish(done, err, msg, to.String())
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+		defer cancel()
+		err := o.net.Send(ctx, to, data)
+		if err == nil {
+			o.metrics.MessagesSent.WithLabelValues(msg.Type()).Inc()
+		}
+		o.finish(done, err, msg, to.String())
+	}()
+}
+
+// SendNow delivers msg on the caller's goroutine; for callers that are already off an actor.
+func (o *Outbox) SendNow(ctx context.Context, to peer.ID, msg messages.Message) error {
+	data, err := messages.Encode(msg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	if err := o.net.Send(ctx, to, data); err != nil {
+		return err
+	}
+	o.metrics.MessagesSent.WithLabelValues(msg.Type()).Inc()
+	return nil
+}
+
+// Publish publishes msg on topic in the background; done (optional) gets the outcome.
+func (o *Outbox) Publish(topic string, msg messages.Message, done func(error)) {
+	data, err := messages.Encode(msg)
+	if err != nil {
+		o.finish(done, err, msg, topic)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+		defer cancel()
+		err := o.net.Publish(ctx, topic, data)
+		if err == nil {
+			o.metrics.MessagesPublished.WithLabelValues(msg.Type(), topic).Inc()
+		}
+		o.finish(done, err, msg, topic)
+	}()
+}
+
+func (o *Outbox) finish(done func(error), err error, msg messages.Message, target string) {
+	if err != nil {
+		o.log.Warn().Err(err).Str("type", msg.Type()).Str("to", target).Msg("outbound message failed")
+	}
+	if done != nil {
+		done(err)
+	}
+}

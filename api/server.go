@@ -1,0 +1,79 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Deps are what the handlers read from.
+type Deps struct {
+	Inspect  *inspect.Registry
+	Gatherer prometheus.Gatherer
+	NodeID   string
+	Role     string
+	Log      zerolog.Logger
+}
+
+// NewHandler returns the node's HTTP handler.
+func NewHandler(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/health", handleHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil}))
+	mux.HandleFunc("GET /debug/actors", d.handleActors)
+	return mux
+}
+
+func handleHealth(w http.ResponseWriter, _ *http.Request) {
+	body, err := messages.Encode(messages.NewHealthCheck())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+// ActorTree is the JSON body of GET /debug/actors.
+type ActorTree struct {
+	Node   string               `json:"node"`
+	Role   string               `json:"role"`
+	Time   time.Time            `json:"time"`
+	Actors []*inspect.ActorInfo `json:"actors"`
+}
+
+func (d Deps) handleActors(w http.ResponseWriter, r *http.Request) {
+	now := time.Now().UTC()
+	tree := d.Inspect.Tree()
+	if r.URL.Query().Get("format") == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_ = inspect.WriteText(w, tree, now)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ") // read by people as often as by programs
+	_ = enc.Encode(ActorTree{Node: d.NodeID, Role: d.Role, Time: now, Actors: tree})
+}
+
+// errorBody is the shape of every handler error (spec §9).
+type errorBody struct {
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

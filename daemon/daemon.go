@@ -1,0 +1,219 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+	"go.etcd.io/bbolt"
+
+	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/api"
+	"github.com/b7s-actor/b7s/config"
+	"github.com/b7s-actor/b7s/p2p"
+)
+
+// Daemon is one running node.
+type Daemon struct {
+	Config  config.Config
+	Host    *p2p.Host
+	Node    *actors.Node
+	Metrics *prometheus.Registry
+
+	db       *bbolt.DB
+	http     *http.Server
+	httpAddr net.Addr
+	log      zerolog.Logger
+}
+
+// Options are what the configuration does not carry.
+type Options struct {
+	Key     crypto.PrivKey // nil: load cfg.Connectivity.PrivateKey, or a random identity
+	Log     zerolog.Logger
+	Version string
+}
+
+// Start builds and starts a node. cfg must be validated; its paths are resolved here.
+func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err error) {
+	key := opts.Key
+	if key == nil {
+		if key, err = loadKey(cfg.Connectivity.PrivateKey); err != nil {
+			return nil, err
+		}
+	}
+	id, err := peerIDOf(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.ResolvePaths(id); err != nil {
+		return nil, fmt.Errorf("resolve paths: %w", err)
+	}
+	log := opts.Log.With().Str("node", shortID(id)).Logger()
+	d := &Daemon{Config: cfg, log: log, Metrics: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+	d.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if d.db, err = openDB(cfg.DB); err != nil {
+		return nil, err
+	}
+	if d.Host, err = p2p.New(key, d.db, p2pConfig(cfg, log, d.Metrics)); err != nil {
+		return nil, fmt.Errorf("start libp2p host: %w", err)
+	}
+	nodeCfg := actors.DefaultConfig()
+	nodeCfg.Role = actors.Role(cfg.Role)
+	nodeCfg.Topics = cfg.Topics
+	nodeCfg.HealthInterval = cfg.HealthInterval
+	nodeCfg.Version = opts.Version
+	if d.Node, err = actors.Start(nodeCfg, actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics}); err != nil {
+		return nil, err
+	}
+	// Subscriptions exist before we connect, so no early message is missed (spec §1.4 order).
+	if err := d.Host.Start(ctx); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := d.startHTTP(); err != nil {
+		return nil, err
+	}
+	log.Info().Str("peer_id", id).Strs("addrs", d.Host.Addresses()).Str("role", cfg.Role).
+		Str("http", d.HTTPAddress()).Msg("node started")
+	return d, nil
+}
+
+func loadKey(path string) (crypto.PrivKey, error) {
+	if path == "" {
+		return p2p.GenerateKey()
+	}
+	key, err := p2p.LoadKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("load private key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+func openDB(dir string) (*bbolt.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create db dir %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "b7s.bolt")
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open db %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func p2pConfig(cfg config.Config, log zerolog.Logger, reg prometheus.Registerer) p2p.Config {
+	c := p2p.DefaultConfig()
+	cc := cfg.Connectivity
+	c.Address = cc.Address
+	c.Port = cc.Port
+	c.Websocket = cc.Websocket
+	c.WebsocketPort = cc.WebsocketPort
+	c.DialbackAddress = cc.DialbackAddress
+	c.DialbackPort = cc.DialbackPort
+	c.WebsocketDialbackPort = cc.WebsocketDialbackPort
+	c.BootNodes = cfg.BootNodes
+	c.MustReachBootNodes = cc.MustReachBootNodes
+	c.NoDialbackPeers = cc.NoDialbackPeers
+	c.Topics = cfg.Topics
+	c.ConnectionCount = cc.ConnectionCount
+	c.DisableConnectionLimits = cc.DisableConnectionLimits
+	c.DisableDiscovery = !cc.Discovery
+	c.Logger = log
+	c.Registerer = reg
+	return c
+}
+
+// httpAddress is where the node serves HTTP: the REST address, else the metrics address when
+// metrics are on; "" for none.
+func httpAddress(cfg config.Config) string {
+	if cfg.Head.RestAPI != "" {
+		return cfg.Head.RestAPI
+	}
+	if cfg.Telemetry.Metrics.Enable {
+		return cfg.Telemetry.Metrics.PrometheusAddress
+	}
+	return ""
+}
+
+func (d *Daemon) startHTTP() error {
+	addr := httpAddress(d.Config)
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen http %s: %w", addr, err)
+	}
+	d.httpAddr = ln.Addr()
+	d.http = &http.Server{
+		Handler: api.NewHandler(api.Deps{
+			Inspect: d.Node.Inspect(), Gatherer: d.Metrics, NodeID: d.Host.ID().String(), Role: d.Config.Role, Log: d.log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error().Err(err).Msg("http server stopped")
+		}
+	}()
+	return nil
+}
+
+// HTTPAddress returns host:port of the HTTP server, or "" when it has none.
+func (d *Daemon) HTTPAddress() string {
+	if d.httpAddr == nil {
+		return ""
+	}
+	return d.httpAddr.String()
+}
+
+// Stop stops the node in reverse start order. It is safe on a partly started daemon.
+func (d *Daemon) Stop() {
+	if d.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.http.Shutdown(ctx)
+		cancel()
+	}
+	if d.Node != nil {
+		d.Node.Stop()
+	}
+	if d.Host != nil {
+		if err := d.Host.Close(); err != nil {
+			d.log.Warn().Err(err).Msg("close host")
+		}
+	}
+	if d.db != nil {
+		if err := d.db.Close(); err != nil {
+			d.log.Warn().Err(err).Msg("close db")
+		}
+	}
+}
+
+func peerIDOf(key crypto.PrivKey) (string, error) {
+	id, err := peerIDFromKey(key)
+	if err != nil {
+		return "", fmt.Errorf("derive peer id: %w", err)
+	}
+	return id, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[len(id)-8:]
+	}
+	return id
+}
