@@ -1,0 +1,116 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// DisableCompilationCache as Config.CompilationCacheDir turns the on-disk
+// compilation cache off.
+const DisableCompilationCache = "-"
+
+// maxMemoryPages is the wasm32 ceiling: 65536 pages of 64 KiB = 4 GiB.
+const maxMemoryPages = 65536
+
+// Config configures an Executor. Start from DefaultConfig.
+type Config struct {
+	// Workspace is the node's workspace. Per-execution filesystem roots live
+	// under <Workspace>/t/<RequestID>/fs.
+	Workspace string
+	// CompilationCacheDir holds wazero's on-disk compilation cache. Empty means
+	// <Workspace>/.cache/wazero; DisableCompilationCache ("-") disables it.
+	CompilationCacheDir string
+	// MaxCompiledModules bounds the in-memory cache of compiled functions.
+	MaxCompiledModules int
+	// MaxOutputBytes caps stdout and stderr, each. Output past the cap is
+	// dropped and the result is flagged as truncated.
+	MaxOutputBytes int
+	// DefaultMemoryLimitPages caps guest memory (64 KiB pages) when the
+	// request sets no limited_memory.
+	DefaultMemoryLimitPages uint32
+	// MaxRunTime is the node-side safety limit on an execution's wall time.
+	// It applies when the request sets no run_time, and caps one that does.
+	MaxRunTime time.Duration
+	// HTTP bounds the blockless_http host module.
+	HTTP HTTPConfig
+	// Logger receives the executor's log lines.
+	Logger zerolog.Logger
+	// Registerer receives the executor metrics (spec §11). Nil: no metrics.
+	Registerer prometheus.Registerer
+}
+
+// HTTPConfig bounds the blockless_http host module.
+type HTTPConfig struct {
+	// MaxSessions is the number of responses a single execution may hold
+	// open at once; http_req past it returns too_many_sessions (12).
+	MaxSessions int
+	// MaxBodyBytes caps what a guest can read from one response body; the
+	// body ends (a read of 0 bytes) at the cap.
+	MaxBodyBytes int64
+	// RequestTimeout caps each request's total time (connect, headers and
+	// body), whatever the guest's readTimeout says.
+	RequestTimeout time.Duration
+	// Transport sends the requests. Nil: an http.Transport that honours the
+	// guest's connectTimeout and does not decompress bodies.
+	Transport http.RoundTripper
+}
+
+// DefaultConfig returns the defaults; the caller still has to set Workspace.
+func DefaultConfig() Config {
+	return Config{
+		MaxCompiledModules:      64,
+		MaxOutputBytes:          1 << 20,
+		DefaultMemoryLimitPages: 4096, // 256 MiB
+		MaxRunTime:              60 * time.Second,
+		HTTP: HTTPConfig{
+			MaxSessions:    16,
+			MaxBodyBytes:   16 << 20,
+			RequestTimeout: 60 * time.Second,
+		},
+		Logger: zerolog.Nop(),
+	}
+}
+
+// Validate reports the first setting that is out of bounds.
+func (c Config) Validate() error {
+	switch {
+	case c.Workspace == "":
+		return errors.New("executor config: workspace is required")
+	case !filepath.IsAbs(c.Workspace):
+		return fmt.Errorf("executor config: workspace %q must be an absolute path", c.Workspace)
+	case c.MaxCompiledModules < 1:
+		return fmt.Errorf("executor config: max compiled modules must be at least 1, got %d", c.MaxCompiledModules)
+	case c.MaxOutputBytes < 1:
+		return fmt.Errorf("executor config: max output bytes must be at least 1, got %d", c.MaxOutputBytes)
+	case c.DefaultMemoryLimitPages < 1 || c.DefaultMemoryLimitPages > maxMemoryPages:
+		return fmt.Errorf("executor config: default memory limit must be 1..%d pages, got %d",
+			maxMemoryPages, c.DefaultMemoryLimitPages)
+	case c.MaxRunTime <= 0:
+		return fmt.Errorf("executor config: max run time must be positive, got %s", c.MaxRunTime)
+	case c.HTTP.MaxSessions < 1:
+		return fmt.Errorf("executor config: http max sessions must be at least 1, got %d", c.HTTP.MaxSessions)
+	case c.HTTP.MaxBodyBytes < 1:
+		return fmt.Errorf("executor config: http max body bytes must be at least 1, got %d", c.HTTP.MaxBodyBytes)
+	case c.HTTP.RequestTimeout <= 0:
+		return fmt.Errorf("executor config: http request timeout must be positive, got %s", c.HTTP.RequestTimeout)
+	}
+	return nil
+}
+
+// cacheDir resolves CompilationCacheDir: "" when disabled.
+func (c Config) cacheDir() string {
+	switch c.CompilationCacheDir {
+	case DisableCompilationCache:
+		return ""
+	case "":
+		return filepath.Join(c.Workspace, ".cache", "wazero")
+	default:
+		return c.CompilationCacheDir
+	}
+}

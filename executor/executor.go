@@ -1,0 +1,451 @@
+package executor
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Errors an execution can be matched against with errors.Is.
+var (
+	// ErrClosed: the executor was closed.
+	ErrClosed = errors.New("executor closed")
+	// ErrRequestInFlight: an execution with the same request ID is running.
+	ErrRequestInFlight = errors.New("request already executing")
+	// ErrUnknownImport: the module imports something no host module provides.
+	ErrUnknownImport = errors.New("unknown import")
+	// ErrMemoryLimit: the module's minimum memory is over the execution's limit.
+	ErrMemoryLimit = errors.New("module memory exceeds the limit")
+	// ErrTimeout: the run time (or the node's MaxRunTime) ran out.
+	ErrTimeout = errors.New("run time exceeded")
+	// ErrExitStatus: the guest exited non-zero or trapped.
+	ErrExitStatus = errors.New("function failed")
+)
+
+// Executor runs functions. It is safe for concurrent use.
+type Executor struct {
+	cfg     Config
+	log     zerolog.Logger
+	rt      wazero.Runtime
+	cache   wazero.CompilationCache // nil when disabled
+	modules *moduleCache
+	imports map[string]map[string]bool // what the host modules export
+	modCfg  wazero.ModuleConfig        // the per-execution parts are added to it
+	client  *http.Client
+	metrics *metrics
+
+	running sync.Map // request ID -> struct{}: executions in flight
+
+	// mu orders Execute's admission against Close.
+	mu       sync.RWMutex
+	closed   bool
+	inflight sync.WaitGroup
+	closing  context.Context // done when Close starts: running guests stop
+	stop     context.CancelFunc
+}
+
+// New builds an executor: one wazero runtime with WASI and the Blockless host
+// modules, and the compilation caches.
+func New(cfg Config) (*Executor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	e := &Executor{cfg: cfg, log: cfg.Logger.With().Str("component", "executor").Logger()}
+
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(maxMemoryPages) // the per-execution cap is the allocator's (memory.go)
+	if dir := cfg.cacheDir(); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create compilation cache dir: %w", err)
+		}
+		cache, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("open compilation cache %s: %w", dir, err)
+		}
+		e.cache = cache
+		rc = rc.WithCompilationCache(cache)
+	}
+	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := e.instantiateHostModules(ctx); err != nil {
+		_ = e.closeRuntime(ctx)
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		_ = e.closeRuntime(ctx)
+		return nil, err
+	}
+	e.metrics = m
+	e.modules = newModuleCache(cfg.MaxCompiledModules, e.compile)
+	e.client = newHTTPClient(cfg.HTTP)
+	e.modCfg = wazero.NewModuleConfig().
+		WithName(""). // anonymous: any number of instances at once
+		WithStartFunctions().
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	e.closing, e.stop = context.WithCancel(ctx)
+	return e, nil
+}
+
+func (e *Executor) instantiateHostModules(ctx context.Context) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
+		return fmt.Errorf("instantiate wasi: %w", err)
+	}
+	if err := instantiateHostModule(ctx, e.rt, "blockless_http", httpRuntimeError, blocklessHTTP()); err != nil {
+		return err
+	}
+	if err := instantiateHostModule(ctx, e.rt, "blockless_memory", memRuntimeError, blocklessMemory()); err != nil {
+		return err
+	}
+	for _, s := range stubModules() {
+		if err := instantiateHostModule(ctx, e.rt, s.name, s.code, s.defs()); err != nil {
+			return err
+		}
+	}
+	e.imports = make(map[string]map[string]bool)
+	for _, name := range append([]string{wasi_snapshot_preview1.ModuleName, "blockless_http", "blockless_memory"}, stubNames()...) {
+		fns := make(map[string]bool)
+		for fn := range e.rt.Module(name).ExportedFunctionDefinitions() {
+			fns[fn] = true
+		}
+		e.imports[name] = fns
+	}
+	return nil
+}
+
+func stubNames() []string {
+	var names []string
+	for _, s := range stubModules() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// compile reads and compiles one module, checks that every import resolves
+// and returns the largest declared memory minimum.
+func (e *Executor) compile(ctx context.Context, path string) (wazero.CompiledModule, uint32, error) {
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read module: %w", err)
+	}
+	start := time.Now()
+	ctx = experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
+	mod, err := e.rt.CompileModule(ctx, bin)
+	if err != nil {
+		return nil, 0, fmt.Errorf("compile module %s: %w", filepath.Base(path), err)
+	}
+	if err := e.checkImports(mod); err != nil {
+		_ = mod.Close(ctx)
+		return nil, 0, err
+	}
+	var minPages uint32
+	for _, m := range mod.ExportedMemories() {
+		minPages = max(minPages, m.Min())
+	}
+	e.log.Debug().Str("module", path).Dur("took", time.Since(start)).Msg("compiled function")
+	return mod, minPages, nil
+}
+
+// checkImports names every import no host module provides; wazero alone
+// would only say that a module is not instantiated.
+func (e *Executor) checkImports(mod wazero.CompiledModule) error {
+	var missing []string
+	for _, f := range mod.ImportedFunctions() {
+		module, name, _ := f.Import()
+		if !e.imports[module][name] {
+			missing = append(missing, fmt.Sprintf("function %s.%s", module, name))
+		}
+	}
+	for _, m := range mod.ImportedMemories() {
+		module, name, _ := m.Import()
+		missing = append(missing, fmt.Sprintf("memory %s.%s", module, name))
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("%w: %s", ErrUnknownImport, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Execute runs one function. The Result is always filled; the error is
+// non-nil, and names the function, whenever the code is not 200. Cancelling
+// ctx stops the guest.
+func (e *Executor) Execute(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	res, err := e.execute(ctx, req)
+	res.Usage.WallClock = time.Since(start)
+	if err != nil {
+		res.Code = messages.CodeError
+		if errors.Is(err, ErrTimeout) {
+			res.Code = messages.CodeTimeout
+		}
+		err = fmt.Errorf("execute function %s: %w", req.FunctionID, err)
+	} else {
+		res.Code = messages.CodeOK
+	}
+	e.metrics.observe(req.FunctionID, res)
+	return res, err
+}
+
+func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
+	fail := func(exit int, err error) (Result, error) { return Result{ExitCode: exit}, err }
+
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		return fail(ExitLoadFailure, ErrClosed)
+	}
+	e.inflight.Add(1)
+	e.mu.RUnlock()
+	defer e.inflight.Done()
+
+	workDir, err := e.workDir(req.RequestID)
+	if err != nil {
+		return fail(ExitLoadFailure, err)
+	}
+	if _, dup := e.running.LoadOrStore(req.RequestID, struct{}{}); dup {
+		return fail(ExitLoadFailure, fmt.Errorf("%w: %s", ErrRequestInFlight, req.RequestID))
+	}
+	defer e.running.Delete(req.RequestID)
+
+	fn, err := e.modules.acquire(ctx, req.ModulePath)
+	if err != nil {
+		return fail(ExitLoadFailure, err)
+	}
+	defer e.modules.release(fn)
+
+	limit := req.MemoryLimitPages
+	if limit == 0 {
+		limit = e.cfg.DefaultMemoryLimitPages
+	}
+	limit = min(limit, maxMemoryPages)
+	if fn.minPages > limit {
+		return fail(ExitMemoryLimit, fmt.Errorf("%w: minimum %d pages, limit %d", ErrMemoryLimit, fn.minPages, limit))
+	}
+	if req.Fuel > 0 {
+		e.log.Info().Str("request", req.RequestID).Str("function", req.FunctionID).Uint64("fuel", req.Fuel).
+			Msg("limited_fuel is not enforced yet; the run time limit applies")
+	}
+
+	root, err := prepareFSRoot(workDir)
+	defer func() {
+		if err := os.RemoveAll(workDir); err != nil {
+			e.log.Warn().Err(err).Str("dir", workDir).Msg("remove execution directory")
+		}
+	}()
+	if err != nil {
+		return fail(ExitLoadFailure, err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, e.runTimeout(req))
+	defer cancel()
+	stopOnClose := context.AfterFunc(e.closing, cancel)
+	defer stopOnClose()
+
+	st := &execState{
+		envJSON: envVarJSON(req.Env),
+		perms:   req.Permissions,
+		http:    newHTTPSessions(e.client, e.cfg.HTTP),
+	}
+	defer st.http.closeAll()
+	stdout := &cappedBuffer{limit: e.cfg.MaxOutputBytes}
+	stderr := &cappedBuffer{limit: e.cfg.MaxOutputBytes}
+	modCfg := e.moduleConfig(req, root, stdout, stderr)
+	if req.Stdin != nil {
+		st.stdin = []byte(*req.Stdin)
+		modCfg = modCfg.WithStdin(strings.NewReader(*req.Stdin))
+	}
+	mem := newMemoryCap(limit)
+	callCtx := withExecState(experimental.WithMemoryAllocator(runCtx, mem), st)
+
+	exit, usage, err := e.run(callCtx, fn.mod, modCfg, req.Entry, mem)
+	res := Result{
+		ExitCode:        exit,
+		Stdout:          stdout.String(),
+		Stderr:          stderr.String(),
+		StdoutTruncated: stdout.truncated,
+		StderrTruncated: stderr.truncated,
+		Usage:           usage,
+	}
+	return res, err
+}
+
+// run instantiates the module and calls its entry on a locked OS thread, so
+// the thread's CPU time is the execution's.
+func (e *Executor) run(ctx context.Context, compiled wazero.CompiledModule, modCfg wazero.ModuleConfig,
+	entry string, mem *memoryCap) (exit int, usage Usage, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	user0, sys0 := threadCPU()
+	defer func() {
+		user1, sys1 := threadCPU()
+		usage.CPUUser, usage.CPUSys = user1-user0, sys1-sys0
+		usage.MemoryMaxKB = mem.peakKB()
+	}()
+
+	mod, err := e.rt.InstantiateModule(ctx, compiled, modCfg)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ExitTimeout, usage, timeoutError(ctx, err)
+		}
+		return ExitLoadFailure, usage, fmt.Errorf("instantiate: %w", err)
+	}
+	defer mod.Close(context.Background())
+	if mem.overLimit {
+		return ExitMemoryLimit, usage, fmt.Errorf("%w: %d KiB, limit %d KiB", ErrMemoryLimit, mem.peakKB(), mem.limit/1024)
+	}
+
+	fn := e.entryFunction(mod, entry)
+	if fn == nil {
+		return ExitLoadFailure, usage, errors.New("module exports no _start function")
+	}
+	_, err = fn.Call(ctx)
+	exit = exitCodeOf(err)
+	switch {
+	case exit == ExitOK:
+		return exit, usage, nil
+	case exit == ExitTimeout && ctx.Err() != nil:
+		return exit, usage, timeoutError(ctx, err)
+	default:
+		return exit, usage, fmt.Errorf("%w: exit code %d: %w", ErrExitStatus, exit, err)
+	}
+}
+
+// timeoutError says why the guest was stopped: its run time, or the caller.
+func timeoutError(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return fmt.Errorf("stopped: %w", context.Cause(ctx))
+}
+
+// entryFunction is _start, or the request's entry when the module exports it
+// as a () -> () function (spec §1.3). A reactor's _initialize runs first.
+func (e *Executor) entryFunction(mod api.Module, entry string) api.Function {
+	if entry != "" && entry != "_start" {
+		if fn := mod.ExportedFunction(entry); fn != nil &&
+			len(fn.Definition().ParamTypes()) == 0 && len(fn.Definition().ResultTypes()) == 0 {
+			if init := mod.ExportedFunction("_initialize"); init != nil {
+				return &initThen{Function: fn, init: init, fn: fn}
+			}
+			return fn
+		}
+		e.log.Debug().Str("entry", entry).Msg("entry is not an exported () -> () function; calling _start")
+	}
+	return mod.ExportedFunction("_start")
+}
+
+// initThen calls a reactor's _initialize before the entry.
+type initThen struct {
+	api.Function
+	init, fn api.Function
+}
+
+func (f *initThen) Call(ctx context.Context, params ...uint64) ([]uint64, error) {
+	if _, err := f.init.Call(ctx); err != nil {
+		return nil, err
+	}
+	return f.fn.Call(ctx, params...)
+}
+
+// moduleConfig is the guest's WASI view: argv, environment, output, fs root.
+func (e *Executor) moduleConfig(req Request, root string, stdout, stderr *cappedBuffer) wazero.ModuleConfig {
+	argv := make([]string, 0, len(req.Args)+1)
+	argv = append(argv, filepath.Base(req.ModulePath))
+	for _, a := range req.Args {
+		if a != "" {
+			argv = append(argv, a)
+		}
+	}
+	cfg := e.modCfg.WithArgs(argv...).
+		WithStdout(stdout).
+		WithStderr(stderr).
+		WithFSConfig(guestFS(root))
+	for _, kv := range wasiEnv(req.Env) {
+		cfg = cfg.WithEnv(kv.Name, kv.Value)
+	}
+	return cfg
+}
+
+// wasiEnv is the guest's WASI environment: the request variables (a later
+// duplicate wins) and BLS_LIST_VARS, never the node's own environment. The
+// reference gives these only through env_var_read; WASI is a superset.
+// Names WASI cannot carry (empty, with '=' or NUL) are left to env_var_read.
+func wasiEnv(env []EnvVar) []EnvVar {
+	names := make([]string, 0, len(env))
+	index := make(map[string]int, len(env))
+	var out []EnvVar
+	for _, v := range env {
+		names = append(names, v.Name)
+		if v.Name == "" || strings.ContainsAny(v.Name, "=\x00") || strings.ContainsRune(v.Value, 0) {
+			continue
+		}
+		if i, ok := index[v.Name]; ok {
+			out[i].Value = v.Value
+			continue
+		}
+		index[v.Name] = len(out)
+		out = append(out, v)
+	}
+	return append(out, EnvVar{Name: "BLS_LIST_VARS", Value: strings.Join(names, ";")})
+}
+
+// runTimeout is the request's run time, capped by the node's MaxRunTime.
+func (e *Executor) runTimeout(req Request) time.Duration {
+	if req.RunTime > 0 && req.RunTime < e.cfg.MaxRunTime {
+		return req.RunTime
+	}
+	return e.cfg.MaxRunTime
+}
+
+// Close stops running guests, waits for their executions to return, and
+// releases the runtime and caches. The on-disk cache stays for the next start.
+func (e *Executor) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+
+	e.stop()
+	e.inflight.Wait()
+	e.modules.closeAll()
+	if t, ok := e.client.Transport.(interface{ CloseIdleConnections() }); ok && e.cfg.HTTP.Transport == nil {
+		t.CloseIdleConnections()
+	}
+	return e.closeRuntime(ctx)
+}
+
+func (e *Executor) closeRuntime(ctx context.Context) error {
+	err := e.rt.Close(ctx)
+	if e.cache != nil {
+		err = errors.Join(err, e.cache.Close(ctx))
+	}
+	if err != nil {
+		return fmt.Errorf("close executor: %w", err)
+	}
+	return nil
+}
