@@ -71,6 +71,9 @@ func decodeAs[T Message](typ string, data []byte) (Message, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: decode %s: %w", ErrMalformed, typ, err)
 	}
+	if err := checkPeerIDs(m); err != nil {
+		return nil, fmt.Errorf("%w: decode %s: %w", ErrMalformed, typ, err)
+	}
 	return m, nil
 }
 

@@ -36,6 +36,11 @@ func TestDecode_Errors(t *testing.T) {
 		{"empty result key", `{"results":{"":{"code":"200"}},"cluster":{},"type":"MsgExecuteResponse"}`, ErrMalformed},
 		{"empty replica", `{"results":{"` + worker1 + `":{"pbft":{"replica":""}}},"type":"MsgExecuteResponse"}`, ErrMalformed},
 		{"empty attestor", `{"consensus":0,"attributes":{"attestors":{"each":[""]}},"type":"MsgRollCall"}`, ErrMalformed},
+		// Decodable by go-libp2p (a CIDv1 libp2p-key over sha3-256), but its base58 form is not.
+		{"peer ID with no readable base58 form", `{"origin":"bafzbmidud35dch4xnbuvnfdhldqnsx3q6ep7fwspf7vxyvbrj5cbgswet4","type":"MsgRollCall"}`, ErrMalformed},
+		{"unreadable result key", `{"results":{"bafzbmidud35dch4xnbuvnfdhldqnsx3q6ep7fwspf7vxyvbrj5cbgswet4":{}},"type":"MsgExecuteResponse"}`, ErrMalformed},
+		{"unreadable attestor", `{"config":{"attributes":{"attestors":{"one_of":["bafzbmidud35dch4xnbuvnfdhldqnsx3q6ep7fwspf7vxyvbrj5cbgswet4"]}}},"type":"MsgExecute"}`, ErrMalformed},
+		{"unreadable cluster peer", `{"peers":["bafzbmidud35dch4xnbuvnfdhldqnsx3q6ep7fwspf7vxyvbrj5cbgswet4"],"type":"MsgFormCluster"}`, ErrMalformed},
 		{"connection info without ID", `{"connection_info":[{"Addrs":[]}],"type":"MsgFormCluster"}`, ErrMalformed},
 		{"connection info bad multiaddr", `{"connection_info":[{"ID":"` + worker1 + `","Addrs":["/nope"]}],"type":"MsgFormCluster"}`, ErrMalformed},
 

@@ -25,6 +25,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"results":{},"peers":[],"type":"MsgExecuteResponse"}`))
 	f.Add([]byte(`{"metadata":null,"type":"MsgRollCall","type":"MsgExecute"}`))
+	f.Add([]byte(`{"origin":"bafzaajaiaeqqe","type":"MsgRollCall"}`))
+	f.Add([]byte(`{"timestamp":"2024-11-05T10:00:00.1234567891+05:30","type":"MsgExecute"}`))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		first, err := Decode(data, 0)
