@@ -248,7 +248,7 @@ func buildTarGz(t testing.TB, entries ...tarEntry) []byte {
 	tw := tar.NewWriter(gz)
 	zeros := make([]byte, 64<<10)
 	for _, e := range entries {
-		hdr := &tar.Header{Name: e.Name, Typeflag: e.Type, Linkname: e.Linkname, Mode: e.Mode, Format: tar.FormatPAX}
+		hdr := &tar.Header{Name: e.Name, Typeflag: e.Type, Linkname: e.Linkname, Mode: e.Mode}
 		if hdr.Typeflag == 0 {
 			hdr.Typeflag = tar.TypeReg
 		}

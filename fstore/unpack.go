@@ -223,8 +223,9 @@ func fileMode(hdr *tar.Header) os.FileMode {
 	return 0o644
 }
 
-// fsErr labels filesystem errors caused by the archive's shape (duplicates, a path through a
-// file or an escaping link) as a bad archive; local trouble (disk full, I/O) stays as it is.
+// fsErr labels filesystem errors caused by the archive's shape: an escaping link is an unsafe
+// archive, duplicates and paths through files a bad one; local trouble (disk full, I/O) stays
+// as it is.
 func fsErr(err error) error {
 	if err == nil {
 		return nil
@@ -233,6 +234,10 @@ func fsErr(err error) error {
 		if errors.Is(err, local) {
 			return err
 		}
+	}
+	// os.Root refuses to follow a link out of the folder; its error is not exported.
+	if strings.Contains(err.Error(), "path escapes from parent") {
+		return fmt.Errorf("%w: %v", ErrUnsafeArchive, err)
 	}
 	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("%w: duplicate entry: %v", ErrBadArchive, err)
