@@ -122,8 +122,13 @@ func New(key crypto.PrivKey, db *bbolt.DB, cfg Config) (*Host, error) {
 			return fail(err)
 		}
 	}
-	// No options, as b7s: StrictSign, message ID = from+seqno, 1 MiB max.
-	ps, err := pubsub.NewGossipSub(ctx, lh)
+	// b7s passes no options and relies on the defaults of pubsub v0.12:
+	// StrictSign, message ID = from+seqno, 1 MiB max, and flood publishing.
+	// v0.19 no longer flood-publishes by default; without it a message
+	// published before the first heartbeat has built the mesh reaches nobody
+	// (a roll call right after connecting, a publish to a topic we have not
+	// subscribed to), so it is switched back on.
+	ps, err := pubsub.NewGossipSub(ctx, lh, pubsub.WithFloodPublish(true))
 	if err != nil {
 		return fail(fmt.Errorf("create gossipsub: %w", err))
 	}
