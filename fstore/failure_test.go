@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -248,17 +249,15 @@ func TestInstall_MissingChecksumNeverDownloads(t *testing.T) {
 
 func TestInstall_CancelledContextIsNotTransient(t *testing.T) {
 	o := newOrigin(t)
-	u := o.stall("/a.tar.gz", []byte("x"))
-	manifestURL := o.bytes("/m.json", manifestJSON(u, helloArchiveSHA))
 	e := newEnv(t, nil)
-
 	ctx, cancel := context.WithCancel(context.Background())
-	o.handle("/a.tar.gz", func(w http.ResponseWriter, r *http.Request) {
+	u := o.handle("/a.tar.gz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("x"))
 		w.(http.Flusher).Flush()
 		cancel() // the caller gives up while the body is flowing
 		<-r.Context().Done()
 	})
+	manifestURL := o.bytes("/m.json", manifestJSON(u, helloArchiveSHA))
 	_, err := e.store.Install(ctx, manifestURL, testCID)
 	if !errors.Is(err, context.Canceled) || IsTransient(err) {
 		t.Fatalf("err = %v (transient %v), want a non-transient context.Canceled", err, IsTransient(err))
@@ -274,7 +273,7 @@ type pacedBody struct {
 
 func (p *pacedBody) Read(b []byte) (int, error) {
 	if len(p.data) == 0 {
-		return 0, errEOF
+		return 0, io.EOF
 	}
 	time.Sleep(p.pause)
 	n := copy(b, p.data[:min(len(p.data), 512)])
@@ -283,8 +282,6 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 }
 
 func (p *pacedBody) Close() error { return nil }
-
-var errEOF = func() error { _, err := bytes.NewReader(nil).Read(nil); return err }()
 
 // roundTripFunc serves requests in-process, so the test can run in a synctest bubble.
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -187,6 +187,7 @@ func (e *testEnv) open(t testing.TB, mutate func(*Config)) {
 		t.Fatalf("New: %v", err)
 	}
 	e.store = s
+	t.Cleanup(func() { s.Close() })
 }
 
 // reopen closes the DB and opens it and a new Store again, as a node restart would.

@@ -1,7 +1,6 @@
 package fstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -78,8 +77,7 @@ type LegacyRuntime struct {
 // runtime.url replaces the deployment, taking a missing scheme or host from manifestURL.
 func ParseManifest(data []byte, manifestURL string) (Manifest, error) {
 	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
+	if err := json.Unmarshal(data, &m); err != nil {
 		return Manifest{}, fmt.Errorf("%w: decode: %v", ErrBadManifest, err)
 	}
 	if m.Runtime.URL != "" {

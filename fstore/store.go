@@ -104,6 +104,12 @@ func New(cfg Config, db *bbolt.DB) (*Store, error) {
 	return s, nil
 }
 
+// Close releases idle HTTP connections. The database belongs to the caller and stays open.
+func (s *Store) Close() error {
+	s.client.CloseIdleConnections()
+	return nil
+}
+
 // ManifestURL is where the manifest of cid is fetched from when no URL is given.
 func (s *Store) ManifestURL(cid string) string {
 	return strings.ReplaceAll(s.cfg.GatewayTemplate, CIDPlaceholder, cid)
@@ -216,7 +222,8 @@ func (s *Store) once(ctx context.Context, cid string, fn func() (Record, error))
 		s.mu.Lock()
 		f, busy := s.inflight[cid]
 		if !busy {
-			f = &flight{done: make(chan struct{})}
+			// Stays the answer for waiters if fn panics.
+			f = &flight{done: make(chan struct{}), err: errors.New("install of " + cid + " aborted")}
 			s.inflight[cid] = f
 			s.mu.Unlock()
 			func() {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"go.etcd.io/bbolt"
 )
 
@@ -29,6 +31,13 @@ func TestSync_HealthyStoreNeedsNothing(t *testing.T) {
 	}
 	if n := o.count("/hello/archive.tar.gz"); n != 1 {
 		t.Fatalf("archive fetched %d times", n)
+	}
+	// Spec §11: installed counts attempts plus the records synced once, at the first sync.
+	if _, err := e.store.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(e.store.metrics.installed); got != 2 {
+		t.Fatalf("b7s_fstore_functions_installed = %v, want 2", got)
 	}
 }
 
