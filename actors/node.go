@@ -2,8 +2,9 @@ package actors
 
 import (
 	"errors"
-	"log/slog"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -73,6 +74,7 @@ type Node struct {
 	outbox  *Outbox
 	pid     *actor.PID
 	log     zerolog.Logger
+	stop    sync.Once
 }
 
 // childSpec is one child of the node root, and the wire message types it owns.
@@ -154,7 +156,9 @@ func withDefaultTopic(topics []string) []string {
 }
 
 // Stop stops every actor, children first, and shuts the actor system down.
-func (n *Node) Stop() {
+func (n *Node) Stop() { n.stop.Do(n.shutdown) }
+
+func (n *Node) shutdown() {
 	if err := n.root.StopFuture(n.pid).Wait(); err != nil {
 		n.log.Warn().Err(err).Msg("stop node root")
 	}

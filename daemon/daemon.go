@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -30,6 +31,7 @@ type Daemon struct {
 	Metrics *prometheus.Registry
 
 	db       *bbolt.DB
+	stopOnce sync.Once
 	http     *http.Server
 	httpAddr net.Addr
 	log      zerolog.Logger
@@ -181,8 +183,11 @@ func (d *Daemon) HTTPAddress() string {
 	return d.httpAddr.String()
 }
 
-// Stop stops the node in reverse start order. It is safe on a partly started daemon.
-func (d *Daemon) Stop() {
+// Stop stops the node in reverse start order. It is safe on a partly started daemon, and to
+// call more than once.
+func (d *Daemon) Stop() { d.stopOnce.Do(d.stop) }
+
+func (d *Daemon) stop() {
 	if d.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = d.http.Shutdown(ctx)

@@ -1,0 +1,138 @@
+package actortest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/config"
+	"github.com/b7s-actor/b7s/daemon"
+	"github.com/b7s-actor/b7s/p2p"
+)
+
+// NetworkConfig shapes an in-process network.
+type NetworkConfig struct {
+	Workers int
+	// Configure adjusts each node's configuration before it starts; index 0 is the head,
+	// 1..Workers the workers.
+	Configure func(index int, cfg *config.Config)
+	// LogLevel of the nodes' logs, written through t.Log (default warn).
+	LogLevel zerolog.Level
+}
+
+// Network is one head and some workers, real nodes on 127.0.0.1, connected to the head as
+// their boot node, with every topic's gossipsub peers in place.
+type Network struct {
+	t       testing.TB
+	cfg     NetworkConfig
+	Head    *daemon.Daemon
+	Workers []*daemon.Daemon
+}
+
+// NewNetwork starts a network for t and stops it when the test ends.
+func NewNetwork(t testing.TB, cfg NetworkConfig) *Network {
+	t.Helper()
+	if cfg.LogLevel == 0 {
+		cfg.LogLevel = zerolog.WarnLevel
+	}
+	n := &Network{t: t, cfg: cfg}
+	n.Head = n.StartNode(0, nil, nil)
+	for i := 1; i <= cfg.Workers; i++ {
+		n.Workers = append(n.Workers, n.StartNode(i, nil, []string{n.Head.Host.Addresses()[0]}))
+	}
+	n.WaitMesh(n.Workers...)
+	return n
+}
+
+// NodeConfig returns the configuration node index starts with: loopback only, a random port,
+// its own workspace and database, no DHT discovery.
+func (n *Network) NodeConfig(index int) config.Config {
+	c := config.Default()
+	c.Role = config.RoleWorker
+	if index == 0 {
+		c.Role = config.RoleHead
+		c.Head.RestAPI = "127.0.0.1:0"
+	} else {
+		c.Telemetry.Metrics.Enable = true
+		c.Telemetry.Metrics.PrometheusAddress = "127.0.0.1:0"
+	}
+	c.Connectivity.Address = "127.0.0.1"
+	c.Connectivity.Port = 0
+	c.Connectivity.Discovery = false
+	dir := n.t.TempDir()
+	c.Workspace = dir + "/workspace"
+	c.DB = dir + "/db"
+	if n.cfg.Configure != nil {
+		n.cfg.Configure(index, &c)
+	}
+	return c
+}
+
+// StartNode starts node index with the given key (nil: a new one) and boot nodes. The
+// configuration comes from NodeConfig unless a previous StartNode of the same index set one.
+func (n *Network) StartNode(index int, key crypto.PrivKey, bootNodes []string) *daemon.Daemon {
+	n.t.Helper()
+	return n.StartNodeWith(n.NodeConfig(index), key, bootNodes)
+}
+
+// StartNodeWith starts a node from cfg; the test stops it at the end.
+func (n *Network) StartNodeWith(cfg config.Config, key crypto.PrivKey, bootNodes []string) *daemon.Daemon {
+	n.t.Helper()
+	if key == nil {
+		var err error
+		if key, err = p2p.GenerateKey(); err != nil {
+			n.t.Fatal(err)
+		}
+	}
+	cfg.BootNodes = bootNodes
+	if err := cfg.Validate(); err != nil {
+		n.t.Fatalf("node config: %v", err)
+	}
+	log := zerolog.New(zerolog.NewTestWriter(n.t)).Level(n.cfg.LogLevel).With().Timestamp().Logger()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := daemon.Start(ctx, cfg, daemon.Options{Key: key, Log: log, Version: "test"})
+	if err != nil {
+		n.t.Fatalf("start %s node: %v", cfg.Role, err)
+	}
+	n.t.Cleanup(d.Stop)
+	return d
+}
+
+// WaitMesh waits until the head sees each worker as a peer on the default topic and each
+// worker sees the head.
+func (n *Network) WaitMesh(workers ...*daemon.Daemon) {
+	n.t.Helper()
+	onTopic := func(h *p2p.Host, want ...peer.ID) bool {
+		peers, err := h.TopicPeers(p2p.DefaultTopic)
+		if err != nil {
+			return false
+		}
+		return containsAll(peers, want)
+	}
+	for _, w := range workers {
+		ok := Eventually(20*time.Second, func() bool {
+			return onTopic(n.Head.Host, w.Host.ID()) && onTopic(w.Host, n.Head.Host.ID())
+		})
+		if !ok {
+			n.t.Fatalf("worker %s and the head never saw each other on %s", w.Host.ID(), p2p.DefaultTopic)
+		}
+	}
+}
+
+func containsAll(have, want []peer.ID) bool {
+	set := make(map[peer.ID]bool, len(have))
+	for _, p := range have {
+		set[p] = true
+	}
+	for _, p := range want {
+		if !set[p] {
+			return false
+		}
+	}
+	return true
+}
