@@ -1,13 +1,43 @@
 package executor
 
-import "github.com/tetratelabs/wazero/experimental"
+import (
+	"sync"
+
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// maxPooledMemory is the largest linear memory whose buffer is kept for the
+// next execution; bigger ones go back to the Go heap.
+const maxPooledMemory = 4 << 20
+
+// memoryPool recycles zeroed linear-memory buffers between executions, so a
+// warm execution does not allocate and clear a fresh large object each time.
+type memoryPool struct{ pool sync.Pool }
+
+func (p *memoryPool) get() []byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+// put takes a buffer whose first used bytes may be dirty.
+func (p *memoryPool) put(b []byte, used int) {
+	if cap(b) == 0 || cap(b) > maxPooledMemory {
+		return
+	}
+	clear(b[:used])
+	b = b[:0]
+	p.pool.Put(&b)
+}
 
 // memoryCap is a per-instantiation experimental.MemoryAllocator: it backs the
 // guest's linear memory, refuses growth past the execution's limit (memory.grow
 // returns -1 to the guest) and records the peak size. It lets one compiled
 // module serve every limit without recompiling (see RATIONALE.md).
 //
-// Only the goroutine running the guest touches it; it is read after the call.
+// Only the goroutine running the guest touches it (wazero frees it when the
+// module is closed, on that goroutine); it is read after the call.
 type memoryCap struct {
 	limit uint64 // bytes
 	peak  uint64 // bytes
@@ -15,24 +45,28 @@ type memoryCap struct {
 	// limit: wazero cannot be refused the initial allocation (it would panic),
 	// so the allocation succeeds and Execute rejects the instance instead.
 	overLimit bool
-	buf       []byte
 	sized     bool // the initial Reallocate (the module's minimum) happened
+	buf       []byte
+	pool      *memoryPool
 }
 
-func newMemoryCap(limitPages uint32) *memoryCap {
-	return &memoryCap{limit: uint64(limitPages) * 65536}
+func newMemoryCap(limitPages uint32, pool *memoryPool) *memoryCap {
+	return &memoryCap{limit: uint64(limitPages) * 65536, pool: pool}
 }
 
 // Allocate implements experimental.MemoryAllocator.
 func (m *memoryCap) Allocate(capacity, _ uint64) experimental.LinearMemory {
-	if capacity > m.limit {
-		capacity = m.limit
+	if m.pool != nil {
+		m.buf = m.pool.get()
 	}
-	m.buf = make([]byte, 0, capacity)
+	if uint64(cap(m.buf)) < capacity {
+		m.buf = make([]byte, 0, min(capacity, m.limit))
+	}
 	return m
 }
 
-// Reallocate implements experimental.LinearMemory.
+// Reallocate implements experimental.LinearMemory. Memory only grows, and
+// every byte past the length is zero (make, append and the pool clear them).
 func (m *memoryCap) Reallocate(size uint64) []byte {
 	if size > m.limit {
 		if m.sized {
@@ -42,19 +76,21 @@ func (m *memoryCap) Reallocate(size uint64) []byte {
 	}
 	m.sized = true
 	if size <= uint64(cap(m.buf)) {
-		// The capacity beyond the old length is zero: make and append zero it.
 		m.buf = m.buf[:size]
 	} else {
 		m.buf = append(m.buf, make([]byte, size-uint64(len(m.buf)))...)
 	}
-	if size > m.peak {
-		m.peak = size
-	}
+	m.peak = max(m.peak, size)
 	return m.buf
 }
 
 // Free implements experimental.LinearMemory.
-func (m *memoryCap) Free() { m.buf = nil }
+func (m *memoryCap) Free() {
+	if m.pool != nil {
+		m.pool.put(m.buf, len(m.buf))
+	}
+	m.buf = nil
+}
 
 // peakKB is the peak size in KiB.
 func (m *memoryCap) peakKB() int64 { return int64((m.peak + 1023) / 1024) }
