@@ -1,0 +1,37 @@
+# b7s-actor: see README.md.
+GO      ?= go
+BIN     := bin
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# CI sets RACE=-race (see .ci/run); locally `make test RACE=` skips it for speed.
+RACE    ?= -race
+
+.PHONY: all build run test fuzz bench lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/b7s ./cmd/b7s
+
+# A local network on 127.0.0.1: one head, two workers and the example function.
+run: build
+	$(BIN)/b7s devnet --workers 2
+
+test:
+	$(GO) vet ./...
+	$(GO) test $(RACE) -count=1 -timeout 10m ./...
+	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=5s ./messages
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=60s ./messages
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./p2p/ ./executor/ ./fstore/
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN) .devnet
