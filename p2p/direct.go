@@ -70,7 +70,13 @@ func (h *Host) handleStream(s network.Stream) {
 		}
 		return
 	}
-	_ = s.Close()
+	// Only the first line counts (spec §1.3). Discard the rest, up to the
+	// limit, so that the sender's Close completes instead of being reset.
+	if n, _ := io.Copy(io.Discard, io.LimitReader(s, int64(h.cfg.MaxDirectMessageBytes)+1)); n > int64(h.cfg.MaxDirectMessageBytes) {
+		_ = s.Reset()
+	} else {
+		_ = s.Close()
+	}
 	if onMessage != nil {
 		onMessage(from, data)
 	}
