@@ -8,6 +8,3 @@ import (
 // runInstall and runExec arrive with the execution issue.
 func runInstall(args []string, stdout io.Writer) error { return errors.New("not implemented yet") }
 func runExec(args []string, stdout io.Writer) error    { return errors.New("not implemented yet") }
-func runDevnet(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
-}
