@@ -8,11 +8,13 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -255,4 +257,35 @@ func openFiles(t testing.TB) int {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
 	return len(entries)
+}
+
+func TestModuleCache_ConcurrentFirstExecutionsCompileOnce(t *testing.T) {
+	e := newExecutor(t, nil)
+	var compiles sync.Map // path -> *atomic.Int64
+	compile := e.modules.compile
+	e.modules.compile = func(ctx context.Context, path string) (wazero.CompiledModule, uint32, error) {
+		n, _ := compiles.LoadOrStore(path, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		return compile(ctx, path)
+	}
+	a := writeModule(t, wasmModule(nil, []wasmFunc{{export: "_start"}}, 1, true))
+	b := writeModule(t, wasmModule(nil, []wasmFunc{{body: []byte{opI32Const, 1, opDrop}, export: "_start"}}, 1, true))
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mods := []string{a, b, hello(t)}
+			if res, err := e.Execute(context.Background(), request(mods[i%3])); err != nil {
+				t.Errorf("execute: %+v, %v", res, err)
+			}
+		}()
+	}
+	wg.Wait()
+	compiles.Range(func(path, n any) bool {
+		if c := n.(*atomic.Int64).Load(); c != 1 {
+			t.Errorf("%s compiled %d times", path, c)
+		}
+		return true
+	})
 }
