@@ -1,0 +1,65 @@
+package execution
+
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Input is what the wrapping actor feeds to Step.
+type Input interface{ isInput() }
+
+// RollCallAnswer is a worker's MsgRollCallResponse for this request.
+type RollCallAnswer struct {
+	From       peer.ID
+	Code       messages.Code
+	FunctionID string
+}
+
+// Tick says "the current time may be past the deadline". The actor sends it when the deadline it
+// was told arrives; a spurious or early Tick does nothing.
+type Tick struct{}
+
+// SendFailed says MsgExecute could not be sent to To.
+type SendFailed struct {
+	To  peer.ID
+	Err error
+}
+
+// ExecutionResult is a worker's result, already extracted from its MsgExecuteResponse.
+type ExecutionResult struct {
+	From   peer.ID
+	Result messages.NodeResult
+}
+
+// Cancel ends the request early: the client went away or the node is stopping.
+type Cancel struct{ Reason string }
+
+func (RollCallAnswer) isInput()  {}
+func (Tick) isInput()            {}
+func (SendFailed) isInput()      {}
+func (ExecutionResult) isInput() {}
+func (Cancel) isInput()          {}
+
+// Effect is what the wrapping actor must carry out, in the order returned.
+type Effect interface{ isEffect() }
+
+// PublishRollCall asks the actor to publish MsgRollCall for the request.
+type PublishRollCall struct{}
+
+// Deadline (re)arms the single timer: the actor sends Tick at (or after) At. It replaces any
+// earlier Deadline.
+type Deadline struct{ At time.Time }
+
+// SendExecute asks the actor to send MsgExecute to the chosen workers, in the order they answered.
+type SendExecute struct{ To []peer.ID }
+
+// Finish is the request's answer. It is returned exactly once; the timer is void afterwards.
+type Finish struct{ Response messages.MsgExecuteResponse }
+
+func (PublishRollCall) isEffect() {}
+func (Deadline) isEffect()        {}
+func (SendExecute) isEffect()     {}
+func (Finish) isEffect()          {}

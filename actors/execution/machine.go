@@ -1,0 +1,264 @@
+package execution
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Phase is where a request's supervisor is.
+type Phase int
+
+const (
+	RollCall Phase = iota // waiting for workers to answer the roll call
+	Execute               // MsgExecute sent; gathering results
+	Done                  // Finish returned; every later input is ignored
+)
+
+// String names the phase for the inspector.
+func (p Phase) String() string {
+	switch p {
+	case RollCall:
+		return "rollcall"
+	case Execute:
+		return "execute"
+	case Done:
+		return "done"
+	}
+	return "phase(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Machine is the supervisor of one execution request. It is not safe for concurrent use: one
+// actor owns it.
+type Machine struct {
+	p     Params
+	phase Phase
+	// deadline is the one pending deadline; rollCallDeadline stays fixed so that the settle window
+	// can be capped by it.
+	deadline         time.Time
+	rollCallDeadline time.Time
+
+	accepted []peer.ID // roll-call answers, in arrival order
+	answered map[peer.ID]bool
+
+	chosen   []peer.ID // the workers MsgExecute went to
+	pending  map[peer.ID]bool
+	failed   int // chosen workers MsgExecute could not reach
+	results  messages.ResultMap
+	response *messages.MsgExecuteResponse
+}
+
+// Start begins the roll call. With invalid params the machine is born Done and the only effect is
+// a Finish with code "500" that carries the validation error.
+func Start(p Params, now time.Time) (*Machine, []Effect) {
+	m := &Machine{p: p, answered: make(map[peer.ID]bool)}
+	if err := p.Validate(); err != nil {
+		return m, m.finish(messages.CodeError, err.Error())
+	}
+	m.rollCallDeadline = now.Add(p.RollCallTimeout)
+	m.deadline = m.rollCallDeadline
+	return m, []Effect{PublishRollCall{}, Deadline{At: m.deadline}}
+}
+
+// Phase is the current phase.
+func (m *Machine) Phase() Phase { return m.phase }
+
+// Deadline is the one pending deadline; zero when done.
+func (m *Machine) Deadline() time.Time { return m.deadline }
+
+// Params are the params the machine was started with.
+func (m *Machine) Params() Params { return m.p }
+
+// Answered is the workers whose roll-call answer was accepted, in arrival order.
+func (m *Machine) Answered() []peer.ID { return slices.Clone(m.accepted) }
+
+// Chosen is the workers MsgExecute went to (empty during the roll call).
+func (m *Machine) Chosen() []peer.ID { return slices.Clone(m.chosen) }
+
+// Received is the number of results gathered so far.
+func (m *Machine) Received() int { return len(m.results) }
+
+// Response is the Finish response once done, nil before.
+func (m *Machine) Response() *messages.MsgExecuteResponse { return m.response }
+
+// Step feeds one input observed at now and returns the effects to carry out. Time is observed
+// from every input, not only Tick: if now is at or past the pending deadline, the deadline is
+// handled first, and the input then meets the phase that follows.
+func (m *Machine) Step(in Input, now time.Time) []Effect {
+	if m.phase == Done {
+		return nil
+	}
+	var out []Effect
+	if !now.Before(m.deadline) {
+		out = m.expire(now)
+		if m.phase == Done {
+			return out
+		}
+	}
+	switch in := in.(type) {
+	case RollCallAnswer:
+		out = append(out, m.answer(in, now)...)
+	case SendFailed:
+		out = append(out, m.sendFailed(in)...)
+	case ExecutionResult:
+		out = append(out, m.result(in)...)
+	case Cancel:
+		msg := "request cancelled"
+		if in.Reason != "" {
+			msg += ": " + in.Reason
+		}
+		out = append(out, m.finish(messages.CodeTimeout, msg)...)
+	case Tick:
+		// Handled above when due; an early Tick does nothing.
+	}
+	return out
+}
+
+// expire handles the pending deadline passing at now.
+func (m *Machine) expire(now time.Time) []Effect {
+	switch m.phase {
+	case RollCall:
+		if m.p.NodeCount == -1 && len(m.accepted) > 0 {
+			return m.execute(m.accepted, now)
+		}
+		return m.finish(messages.CodeTimeout, m.rollCallTimeoutMessage())
+	case Execute:
+		return m.gathered(true)
+	}
+	return nil
+}
+
+func (m *Machine) rollCallTimeoutMessage() string {
+	if m.p.NodeCount == -1 {
+		return "roll call timed out: no worker answered"
+	}
+	return fmt.Sprintf("roll call timed out: %d of %s answered", len(m.accepted), workers(m.p.NodeCount))
+}
+
+func (m *Machine) answer(in RollCallAnswer, now time.Time) []Effect {
+	if m.phase != RollCall || in.Code != messages.CodeAccepted || in.FunctionID != m.p.FunctionID ||
+		in.From == "" || m.answered[in.From] {
+		return nil
+	}
+	m.answered[in.From] = true
+	m.accepted = append(m.accepted, in.From)
+	if m.p.NodeCount == -1 {
+		if len(m.accepted) > 1 {
+			return nil
+		}
+		m.deadline = now.Add(m.p.SettleWindow)
+		if m.rollCallDeadline.Before(m.deadline) {
+			m.deadline = m.rollCallDeadline
+		}
+		return []Effect{Deadline{At: m.deadline}}
+	}
+	if len(m.accepted) < m.p.NodeCount {
+		return nil
+	}
+	return m.execute(m.accepted[:m.p.NodeCount], now)
+}
+
+// execute ends the roll call: MsgExecute goes to chosen and the gather deadline is armed.
+func (m *Machine) execute(chosen []peer.ID, now time.Time) []Effect {
+	m.phase = Execute
+	m.chosen = slices.Clone(chosen)
+	m.pending = make(map[peer.ID]bool, len(chosen))
+	for _, id := range chosen {
+		m.pending[id] = true
+	}
+	m.results = make(messages.ResultMap, len(chosen))
+	m.deadline = now.Add(m.p.ExecutionTimeout)
+	return []Effect{SendExecute{To: slices.Clone(chosen)}, Deadline{At: m.deadline}}
+}
+
+func (m *Machine) sendFailed(in SendFailed) []Effect {
+	if m.phase != Execute || !m.pending[in.To] {
+		return nil
+	}
+	delete(m.pending, in.To)
+	m.failed++
+	if len(m.pending) == 0 {
+		return m.gathered(false)
+	}
+	return nil
+}
+
+func (m *Machine) result(in ExecutionResult) []Effect {
+	if m.phase != Execute || !m.pending[in.From] {
+		return nil
+	}
+	delete(m.pending, in.From)
+	m.results[in.From] = in.Result
+	if len(m.pending) == 0 {
+		return m.gathered(false)
+	}
+	return nil
+}
+
+// gathered finishes the gather phase, either because the deadline passed (timedOut) or because
+// no chosen worker is left to answer.
+func (m *Machine) gathered(timedOut bool) []Effect {
+	n, got := len(m.chosen), len(m.results)
+	if got == n {
+		return m.finish(messages.CodeOK, "")
+	}
+	if m.failed == n {
+		return m.finish(messages.CodeError, "could not send the request to any worker")
+	}
+	var msg string
+	if timedOut {
+		if got == 0 {
+			msg = "no worker returned a result within " + m.p.ExecutionTimeout.String()
+		} else {
+			msg = fmt.Sprintf("%d of %s returned a result within %v", got, workers(n), m.p.ExecutionTimeout)
+		}
+	} else {
+		msg = fmt.Sprintf("%d of %s returned a result", got, workers(n))
+	}
+	if m.failed > 0 {
+		msg += fmt.Sprintf("; %d could not be reached", m.failed)
+	}
+	ratio := float64(got) / float64(n)
+	switch {
+	case got == 0:
+		return m.finish(messages.CodeNoContent, msg)
+	case ratio < m.p.Threshold:
+		return m.finish(messages.CodePartialContent, msg+"; threshold "+percent(m.p.Threshold))
+	default:
+		return m.finish(messages.CodeOK, fmt.Sprintf("%s; %d missing", msg, n-got))
+	}
+}
+
+// finish ends the machine with the one Finish it will ever return.
+func (m *Machine) finish(code messages.Code, message string) []Effect {
+	m.phase = Done
+	m.deadline = time.Time{}
+	m.pending = nil
+	resp := messages.MsgExecuteResponse{
+		RequestID: m.p.RequestID,
+		Code:      code,
+		Results:   m.results,
+		Cluster:   messages.Cluster{Peers: slices.Clone(m.chosen)},
+		Message:   message,
+	}
+	m.response = &resp
+	return []Effect{Finish{Response: resp}}
+}
+
+func workers(n int) string {
+	if n == 1 {
+		return "1 worker"
+	}
+	return strconv.Itoa(n) + " workers"
+}
+
+// percent writes a threshold as a percentage with at most two decimals: 0.6 → "60%".
+func percent(t float64) string {
+	return strconv.FormatFloat(math.Round(t*1e4)/1e2, 'f', -1, 64) + "%"
+}

@@ -1,0 +1,61 @@
+package execution
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Params describe one execution request as the supervisor sees it.
+type Params struct {
+	RequestID  string
+	FunctionID string
+	// NodeCount ≥ 1 asks for exactly that many workers; -1 takes every worker that answers within
+	// the settle window (messages.Config.NodeCount()).
+	NodeCount int
+	// Threshold is the respond ratio the gather phase needs for "200" (messages.Config.Threshold()).
+	Threshold float64
+	// RollCallTimeout is the roll-call deadline, measured from Start.
+	RollCallTimeout time.Duration
+	// SettleWindow is used with NodeCount == -1 only: the roll call ends this long after the first
+	// accepted answer, or at the roll-call deadline if that comes first.
+	SettleWindow time.Duration
+	// ExecutionTimeout is the gather deadline, measured from when MsgExecute is sent.
+	ExecutionTimeout time.Duration
+}
+
+// ErrInvalidParams is wrapped by every error Validate returns.
+var ErrInvalidParams = errors.New("invalid execution params")
+
+// Validate reports every bound p breaks, joined, each wrapping ErrInvalidParams.
+func (p Params) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidParams}, args...)...))
+	}
+	if p.RequestID == "" {
+		bad("request ID is empty")
+	}
+	if p.FunctionID == "" {
+		bad("function ID is empty")
+	}
+	if p.NodeCount < 1 && p.NodeCount != -1 {
+		bad("node count must be ≥ 1 or -1, got %d", p.NodeCount)
+	}
+	if !(p.Threshold > 0 && p.Threshold <= 1) {
+		bad("threshold must be in (0, 1], got %v", p.Threshold)
+	}
+	if p.RollCallTimeout <= 0 {
+		bad("roll-call timeout must be > 0, got %v", p.RollCallTimeout)
+	}
+	if p.NodeCount == -1 && p.SettleWindow <= 0 {
+		bad("settle window must be > 0 when node count is -1, got %v", p.SettleWindow)
+	}
+	if p.SettleWindow < 0 {
+		bad("settle window must not be negative, got %v", p.SettleWindow)
+	}
+	if p.ExecutionTimeout <= 0 {
+		bad("execution timeout must be > 0, got %v", p.ExecutionTimeout)
+	}
+	return errors.Join(errs...)
+}
