@@ -25,6 +25,7 @@ type Config struct {
 	SendTimeout     time.Duration // one outbound send or publish
 	Backoff         BackoffConfig // how the node restarts a failed child
 	Version         string        // for b7s_node_info
+	Installer       InstallerConfig
 }
 
 // DefaultConfig returns a worker's configuration with the spec's intervals.
@@ -36,6 +37,7 @@ func DefaultConfig() Config {
 		SendTimeout:     10 * time.Second,
 		Backoff:         DefaultBackoff(),
 		Version:         "dev",
+		Installer:       DefaultInstallerConfig(),
 	}
 }
 
@@ -62,6 +64,7 @@ type Deps struct {
 	Host       *p2p.Host
 	Log        zerolog.Logger
 	Registerer prometheus.Registerer // node metrics go here; nil for none
+	Store      FunctionStore         // workers' function store; nil on heads
 }
 
 // Node is a running b7s node: an actor system whose root actor supervises everything else.
@@ -115,6 +118,12 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		producer: NewHealth(HealthConfig{Interval: cfg.HealthInterval, Topic: p2p.DefaultTopic, Outbox: n.outbox, Log: log}),
 		owns:     []string{messages.TypeHealthCheck},
 	}}
+	installer := cfg.Installer
+	installer.Store, installer.Outbox, installer.Log = deps.Store, n.outbox, log
+	owners = append(owners, childSpec{
+		name: "installer", kind: "installer", producer: NewInstaller(installer),
+		owns: []string{messages.TypeInstallFunction, messages.TypeInstallFunctionResponse},
+	})
 	root := &nodeRoot{node: n, host: deps.Host, topics: topics, owners: owners}
 	pid, err := n.root.SpawnNamed(reg.Props("node", func() actor.Actor { return root },
 		actor.WithSupervisor(NewOneForOneBackoff(cfg.Backoff))), "node")

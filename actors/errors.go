@@ -1,0 +1,8 @@
+package actors
+
+import "errors"
+
+var (
+	errInstallerStopped = errors.New("installer stopped")
+	errNoStore          = errors.New("this node has no function store")
+)

@@ -1,0 +1,290 @@
+package execution
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// t0 is the fake clock's origin; scripts give times as offsets from it (at=10ms).
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// TestInteraction runs every script in testdata. Commands:
+//
+//	start node_count=N threshold=T rollcall_timeout=D settle=D exec_timeout=D [request=ID] [function=FN] [at=D]
+//	answer peer=P [code=202] [function=FN] [at=D]
+//	tick [at=D]
+//	send-failed peer=P [err=TEXT] [at=D]
+//	result peer=P [code=200] [stdout=TEXT] [at=D]
+//	cancel [reason=TEXT] [at=D]
+//	state
+//
+// at= defaults to the time of the previous command. Each step prints the effects returned, one
+// per line, or "ok" when there are none; the harness also checks the machine's invariants.
+func TestInteraction(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+			h := &harness{t: t}
+			runDataDriven(t, f, h.run)
+		})
+	}
+}
+
+type harness struct {
+	t        *testing.T
+	m        *Machine
+	now      time.Time
+	finishes int
+}
+
+func (h *harness) run(t *testing.T, c *ddCase) string {
+	a := &args{c: c, used: map[string]bool{}}
+	out, err := h.command(a)
+	if err == nil {
+		err = a.unused()
+	}
+	if err != nil {
+		t.Fatalf("line %d: %s: %v", c.line, c.cmd, err)
+	}
+	return out
+}
+
+func (h *harness) command(a *args) (string, error) {
+	if a.c.cmd == "start" {
+		return h.start(a)
+	}
+	if h.m == nil {
+		return "", errors.New("no machine: start first")
+	}
+	if a.c.cmd == "state" {
+		return h.state(), nil
+	}
+	var in Input
+	switch a.c.cmd {
+	case "answer":
+		in = RollCallAnswer{
+			From:       peer.ID(a.str("peer", "")),
+			Code:       messages.Code(a.str("code", "202")),
+			FunctionID: a.str("function", h.m.Params().FunctionID),
+		}
+	case "tick":
+		in = Tick{}
+	case "send-failed":
+		in = SendFailed{To: peer.ID(a.str("peer", "")), Err: errors.New(a.str("err", "stream reset"))}
+	case "result":
+		var r messages.NodeResult
+		r.Code = messages.Code(a.str("code", "200"))
+		r.Result.Stdout = a.str("stdout", "")
+		in = ExecutionResult{From: peer.ID(a.str("peer", "")), Result: r}
+	case "cancel":
+		in = Cancel{Reason: a.str("reason", "")}
+	default:
+		return "", fmt.Errorf("unknown command %q", a.c.cmd)
+	}
+	h.now = a.at(h.now)
+	if a.err != nil {
+		return "", a.err
+	}
+	before := h.m.Phase()
+	effects := h.m.Step(in, h.now)
+	if before == Done && effects != nil {
+		h.t.Errorf("line %d: Step after Done returned %v", a.c.line, effects)
+	}
+	h.check(a.c.line, effects)
+	return h.format(effects), nil
+}
+
+func (h *harness) start(a *args) (string, error) {
+	p := Params{
+		RequestID:        a.str("request", "r1"),
+		FunctionID:       a.str("function", "fn1"),
+		NodeCount:        a.int("node_count", 1),
+		Threshold:        a.float("threshold", messages.DefaultThreshold),
+		RollCallTimeout:  a.dur("rollcall_timeout", 5*time.Second),
+		SettleWindow:     a.dur("settle", 100*time.Millisecond),
+		ExecutionTimeout: a.dur("exec_timeout", 20*time.Second),
+	}
+	h.now = a.at(t0)
+	if a.err != nil {
+		return "", a.err
+	}
+	var effects []Effect
+	h.m, effects = Start(p, h.now)
+	h.finishes = 0
+	h.check(a.c.line, effects)
+	return h.format(effects), nil
+}
+
+// check asserts what must hold after every step, whatever the script says.
+func (h *harness) check(line int, effects []Effect) {
+	t, m := h.t, h.m
+	for i, e := range effects {
+		switch e := e.(type) {
+		case Finish:
+			h.finishes++
+			if i != len(effects)-1 {
+				t.Errorf("line %d: Finish is not the last effect: %v", line, effects)
+			}
+			r := e.Response
+			if r.RequestID != m.Params().RequestID {
+				t.Errorf("line %d: Finish request ID %q, want %q", line, r.RequestID, m.Params().RequestID)
+			}
+			if r.Code != messages.CodeOK && r.Message == "" {
+				t.Errorf("line %d: Finish code %s without a message", line, r.Code)
+			}
+			for id := range r.Results {
+				if !slices.Contains(r.Cluster.Peers, id) {
+					t.Errorf("line %d: result from %s, who is not in the cluster", line, id)
+				}
+			}
+		case Deadline:
+			if !e.At.After(h.now) {
+				t.Errorf("line %d: Deadline %v is not after now %v", line, e.At, h.now)
+			}
+			if !e.At.Equal(m.Deadline()) {
+				t.Errorf("line %d: Deadline effect %v but machine deadline %v", line, e.At, m.Deadline())
+			}
+		}
+	}
+	if h.finishes > 1 {
+		t.Errorf("line %d: %d Finish effects", line, h.finishes)
+	}
+	if (m.Phase() == Done) != (h.finishes == 1) {
+		t.Errorf("line %d: phase %v after %d Finish effects", line, m.Phase(), h.finishes)
+	}
+	if (m.Phase() == Done) != m.Deadline().IsZero() {
+		t.Errorf("line %d: phase %v with deadline %v", line, m.Phase(), m.Deadline())
+	}
+}
+
+func (h *harness) format(effects []Effect) string {
+	var b strings.Builder
+	for _, e := range effects {
+		switch e := e.(type) {
+		case PublishRollCall:
+			b.WriteString("publish-rollcall\n")
+		case Deadline:
+			fmt.Fprintf(&b, "deadline %v\n", e.At.Sub(t0))
+		case SendExecute:
+			fmt.Fprintf(&b, "send-execute %s\n", ids(e.To))
+		case Finish:
+			r := e.Response
+			fmt.Fprintf(&b, "finish code=%s request=%s peers=[%s]\n", r.Code, r.RequestID, ids(r.Cluster.Peers))
+			keys := make([]peer.ID, 0, len(r.Results))
+			for id := range r.Results {
+				keys = append(keys, id)
+			}
+			slices.Sort(keys)
+			for _, id := range keys {
+				res := r.Results[id]
+				fmt.Fprintf(&b, "  result %s code=%s stdout=%q\n", string(id), res.Code, res.Result.Stdout)
+			}
+			if r.Message != "" {
+				fmt.Fprintf(&b, "  message %q\n", r.Message)
+			}
+		default:
+			fmt.Fprintf(&b, "unknown effect %T\n", e)
+		}
+	}
+	return b.String()
+}
+
+func (h *harness) state() string {
+	m := h.m
+	dl := "none"
+	if !m.Deadline().IsZero() {
+		dl = m.Deadline().Sub(t0).String()
+	}
+	return fmt.Sprintf("phase=%v deadline=%s answered=[%s] chosen=[%s] received=%d",
+		m.Phase(), dl, ids(m.Answered()), ids(m.Chosen()), m.Received())
+}
+
+func ids(ps []peer.ID) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, " ")
+}
+
+// args reads a case's arguments and remembers which were used, so a typo fails the test.
+type args struct {
+	c    *ddCase
+	used map[string]bool
+	err  error
+}
+
+func (a *args) str(k, def string) string {
+	v, ok := a.c.args[k]
+	if !ok {
+		return def
+	}
+	a.used[k] = true
+	return v
+}
+
+func (a *args) int(k string, def int) int {
+	v := a.str(k, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		a.err = errors.Join(a.err, fmt.Errorf("%s: %w", k, err))
+	}
+	return n
+}
+
+func (a *args) float(k string, def float64) float64 {
+	v := a.str(k, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		a.err = errors.Join(a.err, fmt.Errorf("%s: %w", k, err))
+	}
+	return f
+}
+
+func (a *args) dur(k string, def time.Duration) time.Duration {
+	v := a.str(k, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		a.err = errors.Join(a.err, fmt.Errorf("%s: %w", k, err))
+	}
+	return d
+}
+
+// at is the command's time: at= as an offset from t0, or prev.
+func (a *args) at(prev time.Time) time.Time {
+	if _, ok := a.c.args["at"]; !ok {
+		return prev
+	}
+	return t0.Add(a.dur("at", 0))
+}
+
+func (a *args) unused() error {
+	for _, k := range a.c.keys {
+		if !a.used[k] {
+			return fmt.Errorf("unknown argument %q", k)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/scheduler"
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// FunctionStore is what the installer needs from fstore.Store.
+type FunctionStore interface {
+	Install(ctx context.Context, manifestURL, cid string) (fstore.Record, error)
+	IsInstalled(cid string) bool
+	ManifestURL(cid string) string
+	Sync(ctx context.Context) (fstore.SyncReport, error)
+}
+
+// InstallerConfig configures the installer.
+type InstallerConfig struct {
+	Store        FunctionStore // nil on heads: they only note install responses
+	Outbox       *Outbox
+	SyncInterval time.Duration // 0: no periodic sync
+	// Retries of a transient failure, waiting RetryInitial, then doubling up to RetryMax.
+	MaxAttempts            int
+	RetryInitial, RetryMax time.Duration
+	InstallTimeout         time.Duration // one attempt
+	Log                    zerolog.Logger
+}
+
+// DefaultInstallerConfig retries a transient failure 5 times, from 1 s to 30 s apart, and
+// syncs hourly.
+func DefaultInstallerConfig() InstallerConfig {
+	return InstallerConfig{
+		SyncInterval:   time.Hour,
+		MaxAttempts:    5,
+		RetryInitial:   time.Second,
+		RetryMax:       30 * time.Second,
+		InstallTimeout: 5 * time.Minute,
+	}
+}
+
+// InstallRequest asks the installer for a function; the answer (*InstallResult) goes to the
+// sender, or to ReplyTo when set, once the function is installed or definitely is not.
+type InstallRequest struct {
+	CID         string
+	ManifestURL string // "" for the store's gateway
+	ReplyTo     *actor.PID
+}
+
+// InstallResult answers an InstallRequest.
+type InstallResult struct {
+	CID string
+	Err error
+}
+
+// Installer installs functions: one download per CID at a time (everyone who asks meanwhile
+// waits for the same outcome), transient failures retried with backoff as scheduled messages,
+// and a periodic integrity sync, also a scheduled message.
+type Installer struct {
+	cfg      InstallerConfig
+	jobs     map[string]*installJob
+	cancel   context.CancelFunc // of every download in flight; they end with the actor
+	ctx      context.Context
+	timers   *scheduler.TimerScheduler
+	stopSync scheduler.CancelFunc
+	syncing  bool
+}
+
+type installJob struct {
+	manifestURL string
+	attempt     int
+	waiters     []installWaiter
+}
+
+// installWaiter is one party waiting for an install: an actor, or a wire request.
+type installWaiter struct {
+	pid *actor.PID  // an actor waiting for *InstallResult
+	ask func(error) // a wire request: answer its sender
+}
+
+type (
+	installDone struct {
+		cid string
+		err error
+	}
+	installRetry struct{ cid string }
+	syncTick     struct{}
+	syncDone     struct {
+		report fstore.SyncReport
+		err    error
+	}
+)
+
+// NewInstaller returns a producer for the installer.
+func NewInstaller(cfg InstallerConfig) actor.Producer {
+	return func() actor.Actor { return &Installer{cfg: cfg} }
+}
+
+// Receive implements actor.Actor.
+func (in *Installer) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		in.start(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		in.stop(ctx)
+	case *Delivery:
+		in.onWire(ctx, m)
+	case *InstallRequest:
+		reply := m.ReplyTo
+		if reply == nil {
+			reply = ctx.Sender()
+		}
+		in.request(ctx, m.CID, m.ManifestURL, installWaiter{pid: reply})
+	case installDone:
+		in.done(ctx, m)
+	case installRetry:
+		if job, ok := in.jobs[m.cid]; ok {
+			in.attempt(ctx, m.cid, job)
+		}
+	case syncTick:
+		in.sync(ctx)
+	case syncDone:
+		in.syncing = false
+		if m.err != nil {
+			in.cfg.Log.Warn().Err(m.err).Msg("function sync failed")
+			return
+		}
+		ev := in.cfg.Log.Info()
+		if len(m.report.Failed) > 0 {
+			ev = in.cfg.Log.Warn().Errs("failures", m.report.Failed)
+		}
+		ev.Int("checked", m.report.Checked).Int("repaired", m.report.Repaired).Int("failed", len(m.report.Failed)).
+			Msg("function sync done")
+	}
+}
+
+func (in *Installer) start(ctx actor.Context) {
+	in.jobs = make(map[string]*installJob)
+	in.ctx, in.cancel = context.WithCancel(context.Background())
+	in.timers = scheduler.NewTimerScheduler(ctx)
+	if in.cfg.Store == nil {
+		return
+	}
+	in.sync(ctx) // at start, like b7s; a broken record is reported, never fatal
+	if in.cfg.SyncInterval > 0 {
+		in.stopSync = in.timers.SendRepeatedly(in.cfg.SyncInterval, in.cfg.SyncInterval, ctx.Self(), syncTick{})
+	}
+}
+
+func (in *Installer) stop(ctx actor.Context) {
+	if in.stopSync != nil {
+		in.stopSync()
+	}
+	if in.cancel != nil {
+		in.cancel()
+	}
+	for cid, job := range in.jobs {
+		for _, w := range job.waiters {
+			if w.pid != nil {
+				// Waiters hear that the installer went away rather than waiting forever.
+				ctx.Send(w.pid, &InstallResult{CID: cid, Err: errInstallerStopped})
+			}
+		}
+	}
+	in.jobs = nil
+}
+
+// onWire handles MsgInstallFunction (workers) and MsgInstallFunctionResponse (heads).
+func (in *Installer) onWire(ctx actor.Context, d *Delivery) {
+	switch m := d.Message.(type) {
+	case messages.MsgInstallFunction:
+		if in.cfg.Store == nil {
+			return
+		}
+		// Answer the publisher, not the neighbour that forwarded it (fixes quirk Q17).
+		to := d.Author
+		in.request(ctx, m.CID, m.ManifestURL, installWaiter{ask: func(err error) {
+			if err != nil {
+				return // b7s answers only success
+			}
+			in.cfg.Outbox.Send(to, messages.MsgInstallFunctionResponse{
+				TraceInfo: m.TraceInfo, Code: messages.CodeAccepted, Message: messages.InstalledMessage, CID: m.CID,
+			}, nil)
+		}})
+	case messages.MsgInstallFunctionResponse:
+		in.cfg.Log.Info().Stringer("peer", d.From).Str("function", m.CID).Str("code", string(m.Code)).
+			Msg("worker installed function")
+	}
+}
+
+func (in *Installer) request(ctx actor.Context, cid, manifestURL string, w installWaiter) {
+	if in.cfg.Store == nil {
+		in.answer(ctx, cid, w, errNoStore)
+		return
+	}
+	if in.cfg.Store.IsInstalled(cid) {
+		in.answer(ctx, cid, w, nil)
+		return
+	}
+	if job, ok := in.jobs[cid]; ok {
+		job.waiters = append(job.waiters, w)
+		return
+	}
+	if manifestURL == "" {
+		manifestURL = in.cfg.Store.ManifestURL(cid)
+	}
+	job := &installJob{manifestURL: manifestURL, waiters: []installWaiter{w}}
+	in.jobs[cid] = job
+	in.attempt(ctx, cid, job)
+}
+
+// attempt runs one download off the actor's goroutine; the outcome comes back as installDone.
+func (in *Installer) attempt(ctx actor.Context, cid string, job *installJob) {
+	job.attempt++
+	self, root, store := ctx.Self(), ctx.ActorSystem().Root, in.cfg.Store
+	parent, timeout, url := in.ctx, in.cfg.InstallTimeout, job.manifestURL
+	in.cfg.Log.Debug().Str("function", cid).Int("attempt", job.attempt).Msg("installing")
+	go func() {
+		actx, cancel := context.WithTimeout(parent, timeout)
+		defer cancel()
+		_, err := store.Install(actx, url, cid)
+		root.Send(self, installDone{cid: cid, err: err})
+	}()
+}
+
+func (in *Installer) done(ctx actor.Context, m installDone) {
+	job, ok := in.jobs[m.cid]
+	if !ok {
+		return
+	}
+	if m.err != nil && fstore.IsTransient(m.err) && job.attempt < in.cfg.MaxAttempts {
+		wait := retryDelay(in.cfg.RetryInitial, in.cfg.RetryMax, job.attempt)
+		in.cfg.Log.Warn().Err(m.err).Str("function", m.cid).Int("attempt", job.attempt).Dur("retry_in", wait).
+			Msg("install failed; will retry")
+		in.timers.SendOnce(wait, ctx.Self(), installRetry{cid: m.cid})
+		return
+	}
+	delete(in.jobs, m.cid)
+	if m.err != nil {
+		in.cfg.Log.Warn().Err(m.err).Str("function", m.cid).Int("attempts", job.attempt).Msg("install failed")
+	} else {
+		in.cfg.Log.Info().Str("function", m.cid).Msg("function installed")
+	}
+	for _, w := range job.waiters {
+		in.answer(ctx, m.cid, w, m.err)
+	}
+}
+
+func (in *Installer) answer(ctx actor.Context, cid string, w installWaiter, err error) {
+	if w.ask != nil {
+		w.ask(err)
+	}
+	if w.pid != nil {
+		ctx.Send(w.pid, &InstallResult{CID: cid, Err: err})
+	}
+}
+
+func (in *Installer) sync(ctx actor.Context) {
+	if in.syncing || in.cfg.Store == nil {
+		return // one sync at a time; the next tick tries again
+	}
+	in.syncing = true
+	self, root, store, parent := ctx.Self(), ctx.ActorSystem().Root, in.cfg.Store, in.ctx
+	go func() {
+		report, err := store.Sync(parent)
+		root.Send(self, syncDone{report: report, err: err})
+	}()
+}
+
+// retryDelay is the wait after the n-th failed attempt (n ≥ 1).
+func retryDelay(initial, max time.Duration, n int) time.Duration {
+	d := initial
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if max > 0 && d > max {
+		d = max
+	}
+	return d
+}

@@ -1,0 +1,237 @@
+package actors_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"go.etcd.io/bbolt"
+
+	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/actors/actortest"
+	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/messages"
+)
+
+const helloCID = "bafkreiejzzw3h4xpwsfiuok2dq5ecbpj7g4xl6ibvsoupux6v53d7m7vgq"
+
+// functionServer serves hello.tar.gz and its manifest in memory (no sockets, so it runs in
+// virtual time) and counts the requests; fail makes the next n requests answer 503.
+type functionServer struct {
+	archive     []byte
+	manifests   atomic.Int32
+	archives    atomic.Int32
+	failNext    atomic.Int32
+	releaseOnce sync.Once
+	release     chan struct{} // when non-nil, archive downloads wait for it
+}
+
+func newFunctionServer(t *testing.T) *functionServer {
+	t.Helper()
+	archive, err := os.ReadFile("../../shared/testdata/hello.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &functionServer{archive: archive}
+}
+
+func (s *functionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.failNext.Load() > 0 {
+		s.failNext.Add(-1)
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	}
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/manifest.json"):
+		s.manifests.Add(1)
+		sum := sha256.Sum256(s.archive)
+		fmt.Fprintf(w, `{"name":"hello","deployment":{"uri":"http://functions.test/hello.tar.gz","checksum":%q}}`, hex.EncodeToString(sum[:]))
+	case r.URL.Path == "/hello.tar.gz":
+		s.archives.Add(1)
+		if s.release != nil {
+			<-s.release
+		}
+		_, _ = w.Write(s.archive)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+func newStore(t *testing.T, srv http.Handler, workspace string) (*fstore.Store, *bbolt.DB) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(workspace, "..", filepath.Base(workspace)+".bolt"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fstore.DefaultConfig()
+	cfg.Workspace = workspace
+	cfg.GatewayTemplate = "http://functions.test/{cid}/manifest.json"
+	cfg.Transport = handlerTransport{srv}
+	store, err := fstore.New(cfg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close(); _ = db.Close() })
+	return store, db
+}
+
+func installerConfig(store actors.FunctionStore) actors.InstallerConfig {
+	cfg := actors.DefaultInstallerConfig()
+	cfg.Store = store
+	return cfg
+}
+
+func TestInstaller_ConcurrentRequestsForOneCIDDownloadOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFunctionServer(t)
+		srv.release = make(chan struct{})
+		store, _ := newStore(t, srv, t.TempDir())
+		sys := actortest.NewSystem(t)
+		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		probe := sys.NewProbe(t, "asker")
+		for range 10 {
+			sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
+		}
+		synctest.Wait() // all ten are queued behind the one download
+		close(srv.release)
+		for range 10 {
+			if r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute); r.Err != nil || r.CID != helloCID {
+				t.Fatalf("result %+v", r)
+			}
+		}
+		if m, a := srv.manifests.Load(), srv.archives.Load(); m != 1 || a != 1 {
+			t.Fatalf("downloads: %d manifests, %d archives; want 1 and 1", m, a)
+		}
+		if !store.IsInstalled(helloCID) {
+			t.Fatal("not installed")
+		}
+	})
+}
+
+func TestInstaller_RetriesTransientFailuresWithBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFunctionServer(t)
+		srv.failNext.Store(2)
+		store, _ := newStore(t, srv, t.TempDir())
+		sys := actortest.NewSystem(t)
+		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		probe := sys.NewProbe(t, "asker")
+		start := time.Now()
+		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
+		r := actortest.Expect[*actors.InstallResult](t, probe, 10*time.Minute)
+		if r.Err != nil {
+			t.Fatalf("install failed after retries: %v", r.Err)
+		}
+		// Two failures: waits of 1 s and 2 s (virtual time), then success.
+		if waited := time.Since(start); waited < 3*time.Second || waited > 4*time.Second {
+			t.Fatalf("retries took %s of virtual time, want 3s", waited)
+		}
+	})
+}
+
+func TestInstaller_PermanentFailureIsNotRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFunctionServer(t)
+		store, _ := newStore(t, srv, t.TempDir())
+		sys := actortest.NewSystem(t)
+		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		probe := sys.NewProbe(t, "asker")
+		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ManifestURL: "http://functions.test/nope.json", ReplyTo: probe.PID})
+		r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute)
+		if r.Err == nil || !errors.Is(r.Err, fstore.ErrNotFound) && !strings.Contains(r.Err.Error(), "404") {
+			t.Fatalf("want a 404 error, got %v", r.Err)
+		}
+		if n := srv.manifests.Load(); n != 0 {
+			t.Fatalf("manifest fetched %d times", n)
+		}
+	})
+}
+
+func TestInstaller_SyncAtStartReinstallsDeletedFiles(t *testing.T) {
+	srv := newFunctionServer(t)
+	workspace := t.TempDir()
+	store, _ := newStore(t, srv, workspace)
+	if _, err := store.Install(context.Background(), "", helloCID); err != nil {
+		t.Fatal(err)
+	}
+	wasm := filepath.Join(workspace, helloCID, "hello.wasm")
+	if err := os.RemoveAll(filepath.Dir(wasm)); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		sys := actortest.NewSystem(t)
+		sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		if !actortest.Eventually(time.Minute, func() bool { _, err := os.Stat(wasm); return err == nil }) {
+			t.Fatal("sync did not restore the function's files")
+		}
+	})
+}
+
+// recordingNetwork is a fake Network that records direct sends.
+type recordingNetwork struct {
+	self peer.ID
+	sent chan sentMessage
+}
+
+type sentMessage struct {
+	to   peer.ID
+	data []byte
+}
+
+func (n *recordingNetwork) ID() peer.ID                                   { return n.self }
+func (n *recordingNetwork) Publish(context.Context, string, []byte) error { return nil }
+func (n *recordingNetwork) Connected(peer.ID) bool                        { return true }
+func (n *recordingNetwork) Send(_ context.Context, to peer.ID, d []byte) error {
+	n.sent <- sentMessage{to: to, data: d}
+	return nil
+}
+
+func TestInstaller_AnswersThePublisherNotTheForwarder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFunctionServer(t)
+		store, _ := newStore(t, srv, t.TempDir())
+		sys := actortest.NewSystem(t)
+		net := &recordingNetwork{self: "worker", sent: make(chan sentMessage, 4)}
+		cfg := installerConfig(store)
+		cfg.Outbox = actors.NewOutbox(net, time.Second, actors.NewMetrics(nil), sys.Log)
+		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(cfg))
+		publisher, forwarder := peer.ID("publisher"), peer.ID("forwarder")
+		sys.Send(installer, &actors.Delivery{
+			Pipeline: actors.Pipeline{Topic: "blockless/b7s/general"}, From: forwarder, Author: publisher,
+			Message: messages.MsgInstallFunction{CID: helloCID},
+		})
+		select {
+		case m := <-net.sent:
+			if m.to != publisher {
+				t.Fatalf("answered %s, want the publisher", m.to)
+			}
+			want := `{"code":"202","message":"installed","cid":"` + helloCID + `","type":"MsgInstallFunctionResponse"}`
+			if string(m.data) != want {
+				t.Fatalf("sent %s\nwant %s", m.data, want)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("no install response")
+		}
+	})
+}
