@@ -231,7 +231,11 @@ func (m *Machine) gathered(timedOut bool) []Effect {
 	case ratio < m.p.Threshold:
 		return m.finish(messages.CodePartialContent, msg+"; threshold "+percent(m.p.Threshold))
 	default:
-		return m.finish(messages.CodeOK, fmt.Sprintf("%s; %d missing", msg, n-got))
+		// Not everyone answered, so a message even with "200"; name the silent ones if any.
+		if silent := n - got - m.failed; silent > 0 {
+			msg += fmt.Sprintf("; %d missing", silent)
+		}
+		return m.finish(messages.CodeOK, msg)
 	}
 }
 

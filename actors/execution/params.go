@@ -3,6 +3,7 @@ package execution
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,11 +28,11 @@ type Params struct {
 // ErrInvalidParams is wrapped by every error Validate returns.
 var ErrInvalidParams = errors.New("invalid execution params")
 
-// Validate reports every bound p breaks, joined, each wrapping ErrInvalidParams.
+// Validate reports every bound p breaks in one error that wraps ErrInvalidParams.
 func (p Params) Validate() error {
-	var errs []error
+	var problems []string
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidParams}, args...)...))
+		problems = append(problems, fmt.Sprintf(format, args...))
 	}
 	if p.RequestID == "" {
 		bad("request ID is empty")
@@ -57,5 +58,8 @@ func (p Params) Validate() error {
 	if p.ExecutionTimeout <= 0 {
 		bad("execution timeout must be > 0, got %v", p.ExecutionTimeout)
 	}
-	return errors.Join(errs...)
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidParams, strings.Join(problems, "; "))
 }
