@@ -16,7 +16,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
@@ -232,6 +231,12 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 		return fail(ExitLoadFailure, fmt.Errorf("%w: %s", ErrRequestInFlight, req.RequestID))
 	}
 	defer e.running.Delete(req.RequestID)
+	defer func() {
+		// Also when the guest never created it: the caller may have.
+		if err := os.RemoveAll(workDir); err != nil {
+			e.log.Warn().Err(err).Str("dir", workDir).Msg("remove execution directory")
+		}
+	}()
 
 	fn, err := e.modules.acquire(ctx, req.ModulePath)
 	if err != nil {
@@ -253,13 +258,6 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 	}
 
 	root := newFSRoot(workDir)
-	defer func() {
-		// Also when the guest never created it: a caller may have.
-		if err := os.RemoveAll(workDir); err != nil {
-			e.log.Warn().Err(err).Str("dir", workDir).Msg("remove execution directory")
-		}
-	}()
-
 	runCtx, cancel := context.WithTimeout(ctx, e.runTimeout(req))
 	defer cancel()
 	stopOnClose := context.AfterFunc(e.closing, cancel)
@@ -340,77 +338,6 @@ func timeoutError(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
 	return fmt.Errorf("stopped: %w", context.Cause(ctx))
-}
-
-// entryFunction is _start, or the request's entry when the module exports it
-// as a () -> () function (spec §1.3). A reactor's _initialize runs first.
-func (e *Executor) entryFunction(mod api.Module, entry string) api.Function {
-	if entry != "" && entry != "_start" {
-		if fn := mod.ExportedFunction(entry); fn != nil &&
-			len(fn.Definition().ParamTypes()) == 0 && len(fn.Definition().ResultTypes()) == 0 {
-			if init := mod.ExportedFunction("_initialize"); init != nil {
-				return &initThen{Function: fn, init: init, fn: fn}
-			}
-			return fn
-		}
-		e.log.Debug().Str("entry", entry).Msg("entry is not an exported () -> () function; calling _start")
-	}
-	return mod.ExportedFunction("_start")
-}
-
-// initThen calls a reactor's _initialize before the entry.
-type initThen struct {
-	api.Function
-	init, fn api.Function
-}
-
-func (f *initThen) Call(ctx context.Context, params ...uint64) ([]uint64, error) {
-	if _, err := f.init.Call(ctx); err != nil {
-		return nil, err
-	}
-	return f.fn.Call(ctx, params...)
-}
-
-// moduleConfig is the guest's WASI view: argv, environment, output, fs root.
-func (e *Executor) moduleConfig(req Request, root *fsRoot, stdout, stderr *cappedBuffer) wazero.ModuleConfig {
-	argv := make([]string, 0, len(req.Args)+1)
-	argv = append(argv, filepath.Base(req.ModulePath))
-	for _, a := range req.Args {
-		if a != "" {
-			argv = append(argv, a)
-		}
-	}
-	cfg := e.modCfg.WithArgs(argv...).
-		WithStdout(stdout).
-		WithStderr(stderr).
-		WithFSConfig(guestFS(root))
-	for _, kv := range wasiEnv(req.Env) {
-		cfg = cfg.WithEnv(kv.Name, kv.Value)
-	}
-	return cfg
-}
-
-// wasiEnv is the guest's WASI environment: the request variables (a later
-// duplicate wins) and BLS_LIST_VARS, never the node's own environment. The
-// reference gives these only through env_var_read; WASI is a superset.
-// Names WASI cannot carry (empty, with '=' or NUL) are left to env_var_read.
-func wasiEnv(env []EnvVar) []EnvVar {
-	names := make([]string, 0, len(env))
-	index := make(map[string]int, len(env))
-	var out []EnvVar
-	for _, v := range env {
-		names = append(names, v.Name)
-		if v.Name == "" || strings.ContainsAny(v.Name, "=\x00") || strings.ContainsRune(v.Value, 0) {
-			continue
-		}
-		if i, ok := index[v.Name]; ok {
-			out[i].Value = v.Value
-			continue
-		}
-		index[v.Name] = len(out)
-		out = append(out, v)
-	}
-	return append(out, EnvVar{Name: "BLS_LIST_VARS", Value: strings.Join(names, ";")})
 }
 
 // runTimeout is the request's run time, capped by the node's MaxRunTime.

@@ -416,9 +416,17 @@ func TestExecute_UnreadableModuleFailsToLoad(t *testing.T) {
 		"missing": filepath.Join(t.TempDir(), "absent.wasm"),
 		"invalid": writeModule(t, []byte("not wasm at all")),
 	} {
-		res, err := e.Execute(context.Background(), request(path))
+		req := request(path)
+		workDir := filepath.Join(e.cfg.Workspace, "t", req.RequestID)
+		if err := os.MkdirAll(filepath.Join(workDir, "fs"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Execute(context.Background(), req)
 		if err == nil || res.Code != messages.CodeError || res.ExitCode != ExitLoadFailure {
 			t.Errorf("%s: %+v, %v", name, res, err)
+		}
+		if _, err := os.Stat(workDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: a prepared execution directory was left behind: %v", name, err)
 		}
 	}
 }
