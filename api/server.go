@@ -17,18 +17,47 @@ import (
 type Deps struct {
 	Inspect  *inspect.Registry
 	Gatherer prometheus.Gatherer
-	NodeID   string
-	Role     string
-	Log      zerolog.Logger
+	// Head runs the function paths of spec §9. It is nil on workers, which answer them with 404.
+	Head   Head
+	NodeID string
+	Role   string
+	Log    zerolog.Logger
 }
 
 // NewHandler returns the node's HTTP handler.
 func NewHandler(d Deps) http.Handler {
+	return newHandler(d, defaultInstallTimeout)
+}
+
+// newHandler lets tests shorten the install timeout.
+func newHandler(d Deps, installTimeout time.Duration) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/health", handleHealth)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil}))
-	mux.HandleFunc("GET /debug/actors", d.handleActors)
+	for _, rt := range routes(d, installTimeout) {
+		mux.Handle(rt.method+" "+rt.path, rt.handler)
+	}
 	return mux
+}
+
+// route is one method and path the node serves.
+type route struct {
+	method  string
+	path    string
+	handler http.Handler
+}
+
+// routes is the one table of what the node serves. The mux is built from it and the OpenAPI test
+// checks it against openapi.yaml, so nothing is served undocumented or documented but not served.
+// The function paths are mounted on workers too, where they answer 404 with a reason.
+func routes(d Deps, installTimeout time.Duration) []route {
+	fn := functionsAPI{head: d.Head, installTimeout: installTimeout, log: d.Log}
+	return []route{
+		{http.MethodGet, "/api/v1/health", http.HandlerFunc(handleHealth)},
+		{http.MethodPost, PathExecute, fn.headOnly(fn.handleExecute)},
+		{http.MethodPost, PathInstall, fn.headOnly(fn.handleInstall)},
+		{http.MethodPost, PathResult, fn.headOnly(fn.handleResult)},
+		{http.MethodGet, "/metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})},
+		{http.MethodGet, "/debug/actors", http.HandlerFunc(d.handleActors)},
+	}
 }
 
 func handleHealth(w http.ResponseWriter, _ *http.Request) {

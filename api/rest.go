@@ -1,0 +1,175 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Paths of the function API (spec §9), served by heads only.
+const (
+	PathExecute = "/api/v1/functions/execute"
+	PathInstall = "/api/v1/functions/install"
+	PathResult  = "/api/v1/functions/requests/result"
+)
+
+const (
+	// maxBodyBytes bounds every request body; the largest legitimate one, an execution request
+	// with its parameters and environment, is a few kilobytes.
+	maxBodyBytes = 1 << 20
+	// defaultInstallTimeout is how long an install may take to publish before the answer is
+	// {"code":"408"} (spec §9).
+	defaultInstallTimeout = 10 * time.Second
+	// workerMessage answers the function paths on a worker, which has no Head to run them.
+	workerMessage = "this node is a worker; send requests to a head"
+)
+
+// functionsAPI serves the function paths by calling the Head. It holds no state of its own.
+type functionsAPI struct {
+	head           Head // nil on workers
+	installTimeout time.Duration
+	log            zerolog.Logger
+}
+
+// headOnly answers 404 on workers so that a client pointed at the wrong node learns why.
+func (f functionsAPI) headOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.head == nil {
+			writeError(w, http.StatusNotFound, workerMessage)
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (f functionsAPI) handleExecute(w http.ResponseWriter, r *http.Request) {
+	var req messages.ExecutionRequest
+	if err := decodeBody(w, r, "execution request", &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := req.Valid(); err != nil {
+		writeError(w, http.StatusBadRequest, oneLine(err))
+		return
+	}
+	// r.Context() ends when the client goes away; the Head cancels the request then.
+	resp, err := f.head.Execute(r.Context(), req)
+	if err != nil {
+		f.log.Error().Err(err).Str("function_id", req.FunctionID).Msg("execute failed")
+		writeError(w, http.StatusInternalServerError, oneLine(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (f functionsAPI) handleInstall(w http.ResponseWriter, r *http.Request) {
+	var req messages.InstallFunctionRequest
+	if err := decodeBody(w, r, "install request", &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.CID == "" && req.URI != "" {
+		req.CID = CIDForURI(req.URI)
+	}
+	if err := req.Valid(); err != nil {
+		writeError(w, http.StatusBadRequest, oneLine(err))
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), f.installTimeout)
+	defer cancel()
+	// An empty manifest URL tells the Head to use its gateway for the CID (spec §7.2).
+	err := f.head.Install(ctx, req.URI, req.CID, req.Topic)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, messages.InstallFunctionResponse{Code: messages.CodeOK})
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The original answers a slow publish with 200 and the code in the body.
+		writeJSON(w, http.StatusOK, messages.InstallFunctionResponse{Code: messages.CodeTimeout})
+	case ctx.Err() != nil:
+		// The client went away; spec §9 answers {"code":"500"}, which nobody reads.
+		writeJSON(w, http.StatusOK, messages.InstallFunctionResponse{Code: messages.CodeError})
+	default:
+		f.log.Error().Err(err).Str("cid", req.CID).Msg("install failed")
+		writeError(w, http.StatusInternalServerError, oneLine(err))
+	}
+}
+
+func (f functionsAPI) handleResult(w http.ResponseWriter, r *http.Request) {
+	var req messages.ResultRequest
+	if err := decodeBody(w, r, "result request", &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.ID == "" {
+		writeError(w, http.StatusBadRequest, "missing request ID")
+		return
+	}
+	res, ok := f.head.Result(req.ID)
+	if !ok {
+		// Spec §9: not found is a 404 with an empty body.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// CIDForURI is the CID the original gives a function installed by URI: the lowercase hex
+// SHA-256 of the URI string (spec §7.2).
+func CIDForURI(uri string) string {
+	sum := sha256.Sum256([]byte(uri))
+	return hex.EncodeToString(sum[:])
+}
+
+// decodeBody reads a JSON object body into v, or says what is wrong with it. It reads the whole
+// body rather than one JSON value because net/http only notices a client going away (and cancels
+// r.Context()) once the body has been read to EOF. Unknown keys are ignored, as the original's
+// binder does, so clients that send extra fields keep working.
+func decodeBody(w http.ResponseWriter, r *http.Request, what string, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("body is larger than %d bytes", tooBig.Limit)
+		}
+		return fmt.Errorf("read body: %w", err)
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return fmt.Errorf("empty body: want a JSON object (%s)", what)
+	}
+	if body[0] != '{' {
+		return fmt.Errorf("body is not a JSON object: want a %s", what)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var syntaxErr *json.SyntaxError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntaxErr):
+			return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+		case errors.As(err, &typeErr):
+			return fmt.Errorf("%s: field %q is a JSON %s, want %s", what, typeErr.Field, typeErr.Value, typeErr.Type)
+		default:
+			return fmt.Errorf("decode %s: %w", what, err)
+		}
+	}
+	return nil
+}
+
+// oneLine flattens joined errors, whose parts are separated by newlines, for a JSON message.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

@@ -1,0 +1,375 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Peer IDs of the spec's examples (Ed25519 keys whose seed is one repeated byte).
+const (
+	worker1 = "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"
+	worker2 = "12D3KooWRndVhVZPCiQwHBBBdg769GyrPUW13zxwqQyf9r3ANaba"
+	worker3 = "12D3KooWPT98FXMfDQYavZm66EeVjTqP9Nnehn1gyaydqV8L8BQw"
+	testID  = "b6fbbc5e-1d16-4ea9-b557-51f4a6ab565c"
+)
+
+// fakeHead records what the handlers asked and answers with the functions it was given.
+type fakeHead struct {
+	execute func(ctx context.Context, req messages.ExecutionRequest) (messages.ExecutionResponse, error)
+	install func(ctx context.Context, manifestURL, cid, topic string) error
+	results map[string]messages.ResultMap
+
+	mu       sync.Mutex
+	executed []messages.ExecutionRequest
+	installs []installCall
+}
+
+type installCall struct{ manifestURL, cid, topic string }
+
+func (f *fakeHead) Execute(ctx context.Context, req messages.ExecutionRequest) (messages.ExecutionResponse, error) {
+	f.mu.Lock()
+	f.executed = append(f.executed, req)
+	f.mu.Unlock()
+	if f.execute == nil {
+		return messages.ExecutionResponse{}, errors.New("fake: no execute")
+	}
+	return f.execute(ctx, req)
+}
+
+func (f *fakeHead) Install(ctx context.Context, manifestURL, cid, topic string) error {
+	f.mu.Lock()
+	f.installs = append(f.installs, installCall{manifestURL, cid, topic})
+	f.mu.Unlock()
+	if f.install == nil {
+		return nil
+	}
+	return f.install(ctx, manifestURL, cid, topic)
+}
+
+func (f *fakeHead) Result(id string) (messages.ResultMap, bool) {
+	res, ok := f.results[id]
+	return res, ok
+}
+
+func (f *fakeHead) calls() ([]messages.ExecutionRequest, []installCall) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]messages.ExecutionRequest(nil), f.executed...), append([]installCall(nil), f.installs...)
+}
+
+func mustPeer(t testing.TB, s string) peer.ID {
+	t.Helper()
+	id, err := peer.Decode(s)
+	if err != nil {
+		t.Fatalf("decode peer ID %q: %v", s, err)
+	}
+	return id
+}
+
+// testHandler builds the handler with a Head (nil for a worker) and a short install timeout.
+func testHandler(head Head, installTimeout time.Duration) http.Handler {
+	return newHandler(Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head"}, installTimeout)
+}
+
+// post sends body to path and returns the status and body, checking the content type.
+func post(t *testing.T, h http.Handler, path, body string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader(body)))
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("POST %s: Content-Type = %q, want application/json", path, ct)
+	}
+	return rec.Code, rec.Body.String()
+}
+
+func TestExecute_ReturnsResponseJSON(t *testing.T) {
+	w1, w2, w3 := mustPeer(t, worker1), mustPeer(t, worker2), mustPeer(t, worker3)
+	head := &fakeHead{execute: func(_ context.Context, _ messages.ExecutionRequest) (messages.ExecutionResponse, error) {
+		hello := messages.RuntimeOutput{Stdout: "Hello, world!\n"}
+		return messages.ExecutionResponse{
+			Cluster:   messages.Cluster{Peers: []peer.ID{w1, w2, w3}},
+			Code:      messages.CodeOK,
+			RequestID: testID,
+			Results: messages.Aggregate(messages.ResultMap{
+				w1: {ExecutionResult: messages.ExecutionResult{Code: messages.CodeOK, Result: hello}},
+				w2: {ExecutionResult: messages.ExecutionResult{Code: messages.CodeOK, Result: hello}},
+				w3: {ExecutionResult: messages.ExecutionResult{Code: messages.CodeOK, Result: messages.RuntimeOutput{Stdout: "Hi\n"}}},
+			}),
+		}, nil
+	}}
+	body := `{"function_id":"bafy","method":"hello.wasm","parameters":[{"value":"a"}],` +
+		`"config":{"runtime":{"limited_fuel":5},"stdin":"in","number_of_nodes":3},"topic":"t"}`
+
+	status, got := post(t, testHandler(head, time.Second), PathExecute, body)
+
+	want := `{"cluster":{"peers":["` + worker1 + `","` + worker2 + `","` + worker3 + `"]},"code":"200",` +
+		`"request_id":"` + testID + `","results":[` +
+		`{"result":{"stdout":"Hello, world!\n","stderr":"","exit_code":0},"peers":["` + worker1 + `","` + worker2 + `"],"frequency":66.66666666666667},` +
+		`{"result":{"stdout":"Hi\n","stderr":"","exit_code":0},"peers":["` + worker3 + `"],"frequency":33.333333333333336}]}` + "\n"
+	if status != http.StatusOK || got != want {
+		t.Fatalf("got %d %s\nwant 200 %s", status, got, want)
+	}
+	executed, _ := head.calls()
+	stdin := "in"
+	wantReq := messages.ExecutionRequest{
+		FunctionID: "bafy", Method: "hello.wasm", Parameters: []messages.Parameter{{Value: "a"}},
+		Config: messages.Config{Runtime: messages.RuntimeConfig{Fuel: 5}, Stdin: &stdin, NumberOfNodes: 3},
+		Topic:  "t",
+	}
+	if len(executed) != 1 || !sameJSON(t, executed[0], wantReq) {
+		t.Fatalf("Execute got %+v, want %+v", executed, wantReq)
+	}
+}
+
+func TestExecute_NonOKCodeKeepsMessage(t *testing.T) {
+	head := &fakeHead{execute: func(context.Context, messages.ExecutionRequest) (messages.ExecutionResponse, error) {
+		return messages.ExecutionResponse{Code: messages.CodeTimeout, Message: "roll call timed out", RequestID: testID}, nil
+	}}
+	status, got := post(t, testHandler(head, time.Second), PathExecute, `{"function_id":"f","method":"m"}`)
+	want := `{"cluster":{},"code":"408","message":"roll call timed out","request_id":"` + testID + `"}` + "\n"
+	if status != http.StatusOK || got != want {
+		t.Fatalf("got %d %s, want 200 %s", status, got, want)
+	}
+}
+
+func TestExecute_RejectsBadBodies(t *testing.T) {
+	tooBig := `{"function_id":"` + strings.Repeat("a", maxBodyBytes) + `","method":"m"}`
+	cases := []struct {
+		name, body, message string
+	}{
+		{"empty", "", "empty body"},
+		{"invalid JSON", `{"function_id":`, "invalid JSON"},
+		{"trailing data", `{"function_id":"f","method":"m"} x`, "invalid JSON"},
+		{"not an object", `["f","m"]`, "body is not a JSON object"},
+		{"wrong field type", `{"function_id":"f","method":"m","config":{"timeout":"5"}}`, `field "config.timeout" is a JSON string, want int`},
+		{"empty function_id", `{"method":"m"}`, "function_id is empty"},
+		{"empty method", `{"function_id":"f"}`, "method is empty"},
+		{"too large", tooBig, "body is larger than 1048576 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			head := &fakeHead{}
+			status, got := post(t, testHandler(head, time.Second), PathExecute, tc.body)
+			if status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400 (body %s)", status, got)
+			}
+			if msg := decodeMessage(t, got); !strings.Contains(msg, tc.message) {
+				t.Fatalf("message %q does not say %q", msg, tc.message)
+			}
+			if executed, _ := head.calls(); len(executed) != 0 {
+				t.Fatalf("Execute called with %+v", executed)
+			}
+		})
+	}
+}
+
+func TestExecute_HeadErrorIs500(t *testing.T) {
+	head := &fakeHead{execute: func(context.Context, messages.ExecutionRequest) (messages.ExecutionResponse, error) {
+		return messages.ExecutionResponse{}, errors.New("execution supervisor stopped")
+	}}
+	status, got := post(t, testHandler(head, time.Second), PathExecute, `{"function_id":"f","method":"m"}`)
+	if want := `{"message":"execution supervisor stopped"}` + "\n"; status != http.StatusInternalServerError || got != want {
+		t.Fatalf("got %d %s, want 500 %s", status, got, want)
+	}
+}
+
+func TestExecute_ClientDisconnectCancelsContext(t *testing.T) {
+	started, cancelled := make(chan struct{}), make(chan struct{})
+	head := &fakeHead{execute: func(ctx context.Context, _ messages.ExecutionRequest) (messages.ExecutionResponse, error) {
+		close(started)
+		<-ctx.Done()
+		close(cancelled)
+		return messages.ExecutionResponse{}, ctx.Err()
+	}}
+	srv := httptest.NewServer(testHandler(head, time.Second))
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+PathExecute, strings.NewReader(`{"function_id":"f","method":"m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+
+	waitFor(t, started, "Execute to be called")
+	cancel()
+	waitFor(t, cancelled, "the context passed to Execute to be cancelled")
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("client error %v, want context.Canceled", err)
+	}
+}
+
+func TestInstall_ByCIDPublishes(t *testing.T) {
+	head := &fakeHead{}
+	status, got := post(t, testHandler(head, time.Second), PathInstall, `{"cid":"bafy","topic":"t"}`)
+	if want := `{"code":"200"}` + "\n"; status != http.StatusOK || got != want {
+		t.Fatalf("got %d %s, want 200 %s", status, got, want)
+	}
+	_, installs := head.calls()
+	if want := (installCall{manifestURL: "", cid: "bafy", topic: "t"}); len(installs) != 1 || installs[0] != want {
+		t.Fatalf("Install got %+v, want %+v", installs, want)
+	}
+}
+
+func TestInstall_ByURIDerivesCID(t *testing.T) {
+	head := &fakeHead{}
+	const uri = "https://example.com/manifest.json"
+	status, got := post(t, testHandler(head, time.Second), PathInstall, `{"uri":"`+uri+`"}`)
+	if status != http.StatusOK || got != `{"code":"200"}`+"\n" {
+		t.Fatalf("got %d %s", status, got)
+	}
+	_, installs := head.calls()
+	// printf %s "$uri" | sha256sum
+	want := installCall{manifestURL: uri, cid: "1eb50a3f96621a44c9e3c8172bd36862a719b887e8434c39c3e04e9cd5160a8d"}
+	if len(installs) != 1 || installs[0] != want {
+		t.Fatalf("Install got %+v, want %+v", installs, want)
+	}
+}
+
+func TestInstall_SlowPublishAnswers408(t *testing.T) {
+	head := &fakeHead{install: func(ctx context.Context, _, _, _ string) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	status, got := post(t, testHandler(head, time.Millisecond), PathInstall, `{"cid":"bafy"}`)
+	if want := `{"code":"408"}` + "\n"; status != http.StatusOK || got != want {
+		t.Fatalf("got %d %s, want 200 %s", status, got, want)
+	}
+}
+
+func TestInstall_PublishErrorIs500(t *testing.T) {
+	head := &fakeHead{install: func(context.Context, string, string, string) error {
+		return errors.New("publish on topic blockless/b7s/general: closed")
+	}}
+	status, got := post(t, testHandler(head, time.Second), PathInstall, `{"cid":"bafy"}`)
+	if want := `{"message":"publish on topic blockless/b7s/general: closed"}` + "\n"; status != http.StatusInternalServerError || got != want {
+		t.Fatalf("got %d %s, want 500 %s", status, got, want)
+	}
+}
+
+func TestInstall_RejectsBadBodies(t *testing.T) {
+	cases := []struct{ name, body, message string }{
+		{"missing cid", `{"topic":"t"}`, "cid is empty"},
+		{"invalid JSON", `{"cid":`, "invalid JSON"},
+		{"wrong type", `{"cid":5}`, `field "cid" is a JSON number, want string`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			head := &fakeHead{}
+			status, got := post(t, testHandler(head, time.Second), PathInstall, tc.body)
+			if status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400 (body %s)", status, got)
+			}
+			if msg := decodeMessage(t, got); !strings.Contains(msg, tc.message) {
+				t.Fatalf("message %q does not say %q", msg, tc.message)
+			}
+			if _, installs := head.calls(); len(installs) != 0 {
+				t.Fatalf("Install called with %+v", installs)
+			}
+		})
+	}
+}
+
+func TestResult_FoundIsRawResultMap(t *testing.T) {
+	w1 := mustPeer(t, worker1)
+	head := &fakeHead{results: map[string]messages.ResultMap{testID: {
+		w1: {ExecutionResult: messages.ExecutionResult{
+			Code:   messages.CodeOK,
+			Result: messages.RuntimeOutput{Stdout: "hi\n"},
+			Usage:  messages.Usage{WallClockTime: 1500 * time.Microsecond},
+		}},
+	}}}
+	status, got := post(t, testHandler(head, time.Second), PathResult, `{"id":"`+testID+`"}`)
+	want := `{"` + worker1 + `":{"code":"200","result":{"stdout":"hi\n","stderr":"","exit_code":0},` +
+		`"usage":{"wall_clock_time":1500000},"pbft":{"view":0,"request_timestamp":"0001-01-01T00:00:00Z"}}}` + "\n"
+	if status != http.StatusOK || got != want {
+		t.Fatalf("got %d %s\nwant 200 %s", status, got, want)
+	}
+}
+
+func TestResult_NotFoundIs404WithEmptyBody(t *testing.T) {
+	status, got := post(t, testHandler(&fakeHead{}, time.Second), PathResult, `{"id":"nope"}`)
+	if status != http.StatusNotFound || got != "" {
+		t.Fatalf("got %d %q, want 404 with an empty body", status, got)
+	}
+}
+
+func TestResult_MissingIDIs400(t *testing.T) {
+	status, got := post(t, testHandler(&fakeHead{}, time.Second), PathResult, `{}`)
+	if want := `{"message":"missing request ID"}` + "\n"; status != http.StatusBadRequest || got != want {
+		t.Fatalf("got %d %s, want 400 %s", status, got, want)
+	}
+}
+
+func TestWorker_FunctionPathsAre404(t *testing.T) {
+	h := testHandler(nil, time.Second)
+	for _, path := range []string{PathExecute, PathInstall, PathResult} {
+		status, got := post(t, h, path, `{"function_id":"f","method":"m","cid":"c","id":"i"}`)
+		if want := `{"message":"` + workerMessage + `"}` + "\n"; status != http.StatusNotFound || got != want {
+			t.Errorf("%s: got %d %s, want 404 %s", path, status, got, want)
+		}
+	}
+}
+
+func TestHealth_IsServedByTheRouteTable(t *testing.T) {
+	rec := httptest.NewRecorder()
+	testHandler(nil, time.Second).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/health", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Code != http.StatusOK || string(body) != `{"code":200,"type":"MsgHealthCheck"}` {
+		t.Fatalf("got %d %s", rec.Code, body)
+	}
+}
+
+// decodeMessage returns the message of an error body.
+func decodeMessage(t *testing.T, body string) string {
+	t.Helper()
+	var e errorBody
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Message == "" {
+		t.Fatalf("body %q is not an error message (%v)", body, err)
+	}
+	return e.Message
+}
+
+// sameJSON compares two values by their JSON, which is what the wire sees.
+func sameJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	ja, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(ja) == string(jb)
+}
+
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
