@@ -88,36 +88,33 @@ func (m *Machine) Received() int { return len(m.results) }
 func (m *Machine) Response() *messages.MsgExecuteResponse { return m.response }
 
 // Step feeds one input observed at now and returns the effects to carry out. Time is observed
-// from every input, not only Tick: if now is at or past the pending deadline, the deadline is
-// handled first, and the input then meets the phase that follows.
+// from every input, not only Tick: if now is at or past the pending deadline, the deadline passes
+// and the input is dropped, because it came too late for the phase that just ended and before
+// anything the next phase could answer. Cancel is the exception: it always finishes the request.
 func (m *Machine) Step(in Input, now time.Time) []Effect {
 	if m.phase == Done {
 		return nil
 	}
-	var out []Effect
-	if !now.Before(m.deadline) {
-		out = m.expire(now)
-		if m.phase == Done {
-			return out
+	if c, ok := in.(Cancel); ok {
+		msg := "request cancelled"
+		if c.Reason != "" {
+			msg += ": " + c.Reason
 		}
+		return m.finish(messages.CodeTimeout, msg)
+	}
+	if !now.Before(m.deadline) {
+		return m.expire(now)
 	}
 	switch in := in.(type) {
 	case RollCallAnswer:
-		out = append(out, m.answer(in, now)...)
+		return m.answer(in, now)
 	case SendFailed:
-		out = append(out, m.sendFailed(in)...)
+		return m.sendFailed(in)
 	case ExecutionResult:
-		out = append(out, m.result(in)...)
-	case Cancel:
-		msg := "request cancelled"
-		if in.Reason != "" {
-			msg += ": " + in.Reason
-		}
-		out = append(out, m.finish(messages.CodeTimeout, msg)...)
-	case Tick:
-		// Handled above when due; an early Tick does nothing.
+		return m.result(in)
 	}
-	return out
+	// An early Tick does nothing.
+	return nil
 }
 
 // expire handles the pending deadline passing at now.

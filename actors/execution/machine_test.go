@@ -1,0 +1,312 @@
+package execution
+
+import (
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+func validParams() Params {
+	return Params{
+		RequestID:        "r1",
+		FunctionID:       "fn1",
+		NodeCount:        3,
+		Threshold:        0.6,
+		RollCallTimeout:  5 * time.Second,
+		SettleWindow:     100 * time.Millisecond,
+		ExecutionTimeout: 20 * time.Second,
+	}
+}
+
+func TestParams_Validate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Params)
+		want   string // substring of the error; "" for valid
+	}{
+		{"valid", func(*Params) {}, ""},
+		{"any number of nodes", func(p *Params) { p.NodeCount = -1 }, ""},
+		{"settle window unused with fixed count", func(p *Params) { p.SettleWindow = 0 }, ""},
+		{"threshold one", func(p *Params) { p.Threshold = 1 }, ""},
+		{"no request ID", func(p *Params) { p.RequestID = "" }, "request ID is empty"},
+		{"no function ID", func(p *Params) { p.FunctionID = "" }, "function ID is empty"},
+		{"zero nodes", func(p *Params) { p.NodeCount = 0 }, "node count must be ≥ 1 or -1, got 0"},
+		{"minus two nodes", func(p *Params) { p.NodeCount = -2 }, "got -2"},
+		{"zero threshold", func(p *Params) { p.Threshold = 0 }, "threshold must be in (0, 1], got 0"},
+		{"threshold above one", func(p *Params) { p.Threshold = 1.01 }, "got 1.01"},
+		{"no roll-call timeout", func(p *Params) { p.RollCallTimeout = 0 }, "roll-call timeout must be > 0"},
+		{"no settle window for -1", func(p *Params) { p.NodeCount, p.SettleWindow = -1, 0 }, "settle window must be > 0"},
+		{"negative settle window", func(p *Params) { p.SettleWindow = -time.Second }, "must not be negative"},
+		{"no execution timeout", func(p *Params) { p.ExecutionTimeout = 0 }, "execution timeout must be > 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validParams()
+			tt.change(&p)
+			err := p.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want it to contain %q", err, tt.want)
+			}
+			if !errors.Is(err, ErrInvalidParams) {
+				t.Fatalf("Validate() = %v, does not wrap ErrInvalidParams", err)
+			}
+		})
+	}
+}
+
+func TestParams_ValidateReportsEveryProblem(t *testing.T) {
+	err := Params{}.Validate()
+	for _, want := range []string{"request ID", "function ID", "node count", "threshold", "roll-call timeout", "execution timeout"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to mention %q", err, want)
+		}
+	}
+}
+
+func TestPhase_String(t *testing.T) {
+	for p, want := range map[Phase]string{RollCall: "rollcall", Execute: "execute", Done: "done", Phase(7): "phase(7)"} {
+		if got := p.String(); got != want {
+			t.Errorf("Phase(%d).String() = %q, want %q", int(p), got, want)
+		}
+	}
+}
+
+// gatherOutcome runs a request with n workers to the gather deadline, with got results and
+// failed send failures, and returns the Finish response.
+func gatherOutcome(t *testing.T, n, got, failed int, threshold float64) messages.MsgExecuteResponse {
+	t.Helper()
+	p := validParams()
+	p.NodeCount, p.Threshold = n, threshold
+	now := t0
+	m, _ := Start(p, now)
+	var effects []Effect
+	for i := range n {
+		effects = m.Step(RollCallAnswer{From: peer.ID(rune('A' + i)), Code: messages.CodeAccepted, FunctionID: "fn1"}, now)
+	}
+	if m.Phase() != Execute {
+		t.Fatalf("phase %v after %d answers, effects %v", m.Phase(), n, effects)
+	}
+	for i := range failed {
+		effects = m.Step(SendFailed{To: peer.ID(rune('A' + i))}, now)
+	}
+	for i := failed; i < failed+got; i++ {
+		effects = m.Step(ExecutionResult{From: peer.ID(rune('A' + i))}, now)
+	}
+	if m.Phase() != Done {
+		effects = m.Step(Tick{}, m.Deadline())
+	}
+	if len(effects) != 1 {
+		t.Fatalf("last effects %v, want one Finish", effects)
+	}
+	return effects[0].(Finish).Response
+}
+
+func TestGather_CodeByRatio(t *testing.T) {
+	tests := []struct {
+		n, got, failed int
+		threshold      float64
+		code           messages.Code
+		message        string
+	}{
+		{3, 3, 0, 0.6, messages.CodeOK, ""},
+		{3, 3, 0, 1, messages.CodeOK, ""},
+		{5, 3, 0, 0.6, messages.CodeOK, "3 of 5 workers returned a result within 20s; 2 missing"},
+		{5, 2, 0, 0.6, messages.CodePartialContent, "2 of 5 workers returned a result within 20s; threshold 60%"},
+		{3, 2, 0, 2.0 / 3, messages.CodeOK, "2 of 3 workers returned a result within 20s; 1 missing"},
+		{3, 1, 0, 0.34, messages.CodePartialContent, "1 of 3 workers returned a result within 20s; threshold 34%"},
+		{3, 1, 0, 0.333, messages.CodeOK, "1 of 3 workers returned a result within 20s; 2 missing"},
+		{4, 0, 0, 0.01, messages.CodeNoContent, "no worker returned a result within 20s"},
+		{1, 0, 0, 1, messages.CodeNoContent, "no worker returned a result within 20s"},
+		{1, 0, 1, 1, messages.CodeError, "could not send the request to any worker"},
+		{4, 0, 4, 0.5, messages.CodeError, "could not send the request to any worker"},
+		{4, 3, 1, 0.75, messages.CodeOK, "3 of 4 workers returned a result; 1 could not be reached"},
+		{4, 2, 2, 0.75, messages.CodePartialContent, "2 of 4 workers returned a result; 2 could not be reached; threshold 75%"},
+		{4, 0, 3, 0.75, messages.CodeNoContent, "no worker returned a result within 20s; 3 could not be reached"},
+	}
+	for _, tt := range tests {
+		r := gatherOutcome(t, tt.n, tt.got, tt.failed, tt.threshold)
+		if r.Code != tt.code || r.Message != tt.message {
+			t.Errorf("n=%d got=%d failed=%d threshold=%v: code %s message %q, want %s %q",
+				tt.n, tt.got, tt.failed, tt.threshold, r.Code, r.Message, tt.code, tt.message)
+		}
+		if len(r.Results) != tt.got || len(r.Cluster.Peers) != tt.n {
+			t.Errorf("n=%d got=%d: %d results, %d peers", tt.n, tt.got, len(r.Results), len(r.Cluster.Peers))
+		}
+	}
+}
+
+func TestPercent(t *testing.T) {
+	for in, want := range map[float64]string{0.6: "60%", 1: "100%", 0.07: "7%", 0.57: "57%", 0.333: "33.3%", 2.0 / 3: "66.67%"} {
+		if got := percent(in); got != want {
+			t.Errorf("percent(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEffects_DoNotAliasState pins that the actor may keep or change what it is given.
+func TestEffects_DoNotAliasState(t *testing.T) {
+	p := validParams()
+	p.NodeCount = 2
+	m, _ := Start(p, t0)
+	m.Step(RollCallAnswer{From: "A", Code: messages.CodeAccepted, FunctionID: "fn1"}, t0)
+	effects := m.Step(RollCallAnswer{From: "B", Code: messages.CodeAccepted, FunctionID: "fn1"}, t0)
+	send := effects[0].(SendExecute)
+	send.To[0] = "Z"
+	m.Answered()[1] = "Z"
+	m.Chosen()[0] = "Z"
+	if got := m.Chosen(); !slices.Equal(got, []peer.ID{"A", "B"}) {
+		t.Fatalf("chosen %v after the caller changed its copies", got)
+	}
+	effects = m.Step(ExecutionResult{From: "A"}, t0)
+	if effects != nil {
+		t.Fatalf("result from A: %v", effects)
+	}
+}
+
+// TestFinish_RealPeerIDs runs a request with libp2p peer IDs and checks the response encodes as
+// the wire expects: results keyed by base58 IDs, cluster peers in answer order.
+func TestFinish_RealPeerIDs(t *testing.T) {
+	ids := make([]peer.ID, 3)
+	rng := rand.NewChaCha8([32]byte{1})
+	for i := range ids {
+		_, pub, err := crypto.GenerateEd25519Key(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids[i], err = peer.IDFromPublicKey(pub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := validParams()
+	m, _ := Start(p, t0)
+	for _, id := range ids {
+		m.Step(RollCallAnswer{From: id, Code: messages.CodeAccepted, FunctionID: p.FunctionID}, t0)
+	}
+	var effects []Effect
+	for i, id := range ids {
+		var r messages.NodeResult
+		r.Code = messages.CodeOK
+		r.Result.Stdout = string(rune('a' + i))
+		effects = m.Step(ExecutionResult{From: id, Result: r}, t0.Add(time.Second))
+	}
+	resp := effects[len(effects)-1].(Finish).Response
+	if resp.Code != messages.CodeOK || !slices.Equal(resp.Cluster.Peers, ids) {
+		t.Fatalf("response %+v", resp)
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back messages.MsgExecuteResponse
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	for i, id := range ids {
+		if got := back.Results[id].Result.Stdout; got != string(rune('a'+i)) {
+			t.Errorf("result of %s: stdout %q in %s", id, got, b)
+		}
+	}
+}
+
+// TestRandomInputs_Invariants throws random inputs at random times and checks what must always
+// hold: one Finish at most, last in its step; Done iff finished; deadlines absolute, in the future
+// and mirrored by Deadline(); nothing after Done; and a finished request once the deadline passes
+// often enough.
+func TestRandomInputs_Invariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	peers := []peer.ID{"A", "B", "C", "D", "E"}
+	codes := []messages.Code{messages.CodeAccepted, messages.CodeAccepted, messages.CodeAccepted, messages.CodeError}
+	for run := range 2000 {
+		p := validParams()
+		p.NodeCount = []int{-1, 1, 2, 3, 5}[rng.IntN(5)]
+		p.Threshold = []float64{0.2, 0.6, 1}[rng.IntN(3)]
+		p.RollCallTimeout = time.Duration(1+rng.IntN(5)) * time.Second
+		p.SettleWindow = time.Duration(1+rng.IntN(3000)) * time.Millisecond
+		p.ExecutionTimeout = time.Duration(1+rng.IntN(10)) * time.Second
+		now := t0
+		m, effects := Start(p, now)
+		finishes := 0
+		check := func(step int, in Input, effects []Effect, wasDone bool) {
+			if wasDone && effects != nil {
+				t.Fatalf("run %d step %d: %T after Done gave %v", run, step, in, effects)
+			}
+			for i, e := range effects {
+				switch e := e.(type) {
+				case Finish:
+					finishes++
+					if i != len(effects)-1 {
+						t.Fatalf("run %d step %d: Finish not last: %v", run, step, effects)
+					}
+					r := e.Response
+					if r.Code != messages.CodeOK && r.Message == "" {
+						t.Fatalf("run %d step %d: code %s without message", run, step, r.Code)
+					}
+					if r.Code == messages.CodeOK && r.Message == "" && len(r.Results) != len(r.Cluster.Peers) {
+						t.Fatalf("run %d step %d: silent 200 with %d of %d results", run, step, len(r.Results), len(r.Cluster.Peers))
+					}
+					if p.NodeCount > 0 && len(r.Cluster.Peers) != 0 && len(r.Cluster.Peers) != p.NodeCount {
+						t.Fatalf("run %d step %d: %d peers for node count %d", run, step, len(r.Cluster.Peers), p.NodeCount)
+					}
+				case Deadline:
+					if !e.At.After(now) || !e.At.Equal(m.Deadline()) {
+						t.Fatalf("run %d step %d: Deadline %v, now %v, machine %v", run, step, e.At, now, m.Deadline())
+					}
+				}
+			}
+			if finishes > 1 || (m.Phase() == Done) != (finishes == 1) || (m.Phase() == Done) != m.Deadline().IsZero() {
+				t.Fatalf("run %d step %d: %d finishes, phase %v, deadline %v", run, step, finishes, m.Phase(), m.Deadline())
+			}
+		}
+		check(-1, nil, effects, false)
+		for step := range 40 {
+			now = now.Add(time.Duration(rng.IntN(800)) * time.Millisecond)
+			var in Input
+			from := peers[rng.IntN(len(peers))]
+			switch rng.IntN(10) {
+			case 0, 1, 2, 3:
+				fn := p.FunctionID
+				if rng.IntN(10) == 0 {
+					fn = "other"
+				}
+				in = RollCallAnswer{From: from, Code: codes[rng.IntN(len(codes))], FunctionID: fn}
+			case 4, 5, 6:
+				in = ExecutionResult{From: from}
+			case 7:
+				in = SendFailed{To: from}
+			case 8:
+				in = Tick{}
+			case 9:
+				if rng.IntN(20) == 0 {
+					in = Cancel{Reason: "test"}
+				} else {
+					in = Tick{}
+				}
+			}
+			wasDone := m.Phase() == Done
+			check(step, in, m.Step(in, now), wasDone)
+		}
+		// Two deadlines at most remain (roll call, then gather): ticking at each must finish.
+		for i := 0; i < 3 && m.Phase() != Done; i++ {
+			now = m.Deadline()
+			check(100+i, Tick{}, m.Step(Tick{}, now), false)
+		}
+		if finishes != 1 {
+			t.Fatalf("run %d: %d finishes after the deadlines passed", run, finishes)
+		}
+	}
+}
