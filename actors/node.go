@@ -26,6 +26,14 @@ type Config struct {
 	Backoff         BackoffConfig // how the node restarts a failed child
 	Version         string        // for b7s_node_info
 	Installer       InstallerConfig
+	// Head
+	RollCallTimeout  time.Duration
+	ExecutionTimeout time.Duration
+	SettleWindow     time.Duration
+	ResultCacheSize  int
+	// Worker
+	Concurrency int
+	QueueSize   int
 }
 
 // DefaultConfig returns a worker's configuration with the spec's intervals.
@@ -38,6 +46,12 @@ func DefaultConfig() Config {
 		Backoff:         DefaultBackoff(),
 		Version:         "dev",
 		Installer:       DefaultInstallerConfig(),
+		RollCallTimeout:  5 * time.Second,
+		ExecutionTimeout: 20 * time.Second,
+		SettleWindow:     100 * time.Millisecond,
+		ResultCacheSize:  1000,
+		Concurrency:      10,
+		QueueSize:        100,
 	}
 }
 
@@ -53,6 +67,15 @@ func (c Config) Validate() error {
 	if c.MaxMessageBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max message bytes: %d must be positive", c.MaxMessageBytes))
 	}
+	if c.Role == RoleWorker && c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency: %d is below the minimum 1", c.Concurrency))
+	}
+	if c.QueueSize < 0 {
+		errs = append(errs, fmt.Errorf("queue size: %d is negative", c.QueueSize))
+	}
+	if c.RollCallTimeout <= 0 || c.ExecutionTimeout <= 0 || c.SettleWindow <= 0 {
+		errs = append(errs, fmt.Errorf("roll-call timeout, execution timeout and settle window must be positive"))
+	}
 	if c.SendTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("send timeout: %s must be positive", c.SendTimeout))
 	}
@@ -65,6 +88,8 @@ type Deps struct {
 	Log        zerolog.Logger
 	Registerer prometheus.Registerer // node metrics go here; nil for none
 	Store      FunctionStore         // workers' function store; nil on heads
+	Functions  FunctionLocator       // workers: where installed functions are (the same store)
+	Runner     FunctionRunner        // workers: the WebAssembly executor
 }
 
 // Node is a running b7s node: an actor system whose root actor supervises everything else.
@@ -75,6 +100,8 @@ type Node struct {
 	inspect *inspect.Registry
 	metrics *Metrics
 	outbox  *Outbox
+	results *ResultCache
+	host    *p2p.Host
 	pid     *actor.PID
 	log     zerolog.Logger
 	stop    sync.Once
@@ -109,7 +136,12 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		inspect: reg,
 		metrics: metrics,
 		outbox:  NewOutbox(deps.Host, cfg.SendTimeout, metrics, log),
+		results: NewResultCache(cfg.ResultCacheSize),
+		host:    deps.Host,
 		log:     log,
+	}
+	if cfg.Role == RoleWorker && (deps.Store == nil || deps.Functions == nil || deps.Runner == nil) {
+		return nil, errors.New("node: a worker needs a function store and an executor")
 	}
 
 	topics := withDefaultTopic(cfg.Topics)
@@ -124,6 +156,28 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		name: "installer", kind: "installer", producer: NewInstaller(installer),
 		owns: []string{messages.TypeInstallFunction, messages.TypeInstallFunctionResponse},
 	})
+	switch cfg.Role {
+	case RoleHead:
+		owners = append(owners, childSpec{
+			name: "executions", kind: "executions",
+			producer: NewExecutions(ExecutionsConfig{
+				Self: deps.Host.ID(), Network: deps.Host, Outbox: n.outbox, Results: n.results,
+				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
+				Inspect: reg, Metrics: metrics, Log: log,
+			}),
+			owns: []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse},
+		})
+	case RoleWorker:
+		owners = append(owners, childSpec{
+			name: "work", kind: "work",
+			producer: NewWork(WorkConfig{
+				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize,
+				Runner: deps.Runner, Functions: deps.Functions, Installer: actor.NewPID(system.Address(), "node/installer"),
+				Outbox: n.outbox, Results: n.results, Inspect: reg, Metrics: metrics, Log: log,
+			}),
+			owns: []string{messages.TypeRollCall, messages.TypeExecute},
+		})
+	}
 	root := &nodeRoot{node: n, host: deps.Host, topics: topics, owners: owners}
 	pid, err := n.root.SpawnNamed(reg.Props("node", func() actor.Actor { return root },
 		actor.WithSupervisor(NewOneForOneBackoff(cfg.Backoff))), "node")

@@ -20,6 +20,8 @@ import (
 	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/config"
+	"github.com/b7s-actor/b7s/executor"
+	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
@@ -31,6 +33,8 @@ type Daemon struct {
 	Metrics *prometheus.Registry
 
 	db       *bbolt.DB
+	store    *fstore.Store
+	executor *executor.Executor
 	stopOnce sync.Once
 	http     *http.Server
 	httpAddr net.Addr
@@ -74,12 +78,14 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if d.Host, err = p2p.New(key, d.db, p2pConfig(cfg, log, d.Metrics)); err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
-	nodeCfg := actors.DefaultConfig()
-	nodeCfg.Role = actors.Role(cfg.Role)
-	nodeCfg.Topics = cfg.Topics
-	nodeCfg.HealthInterval = cfg.HealthInterval
-	nodeCfg.Version = opts.Version
-	if d.Node, err = actors.Start(nodeCfg, actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics}); err != nil {
+	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics}
+	if !cfg.IsHead() {
+		if err := d.startWorkerParts(cfg, log); err != nil {
+			return nil, err
+		}
+		deps.Store, deps.Functions, deps.Runner = d.store, d.store, d.executor
+	}
+	if d.Node, err = actors.Start(nodeConfig(cfg, opts.Version), deps); err != nil {
 		return nil, err
 	}
 	// Subscriptions exist before we connect, so no early message is missed (spec §1.4 order).
@@ -92,6 +98,47 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	log.Info().Str("peer_id", id).Strs("addrs", d.Host.Addresses()).Str("role", cfg.Role).
 		Str("http", d.HTTPAddress()).Msg("node started")
 	return d, nil
+}
+
+// nodeConfig maps the configuration onto the actor tree's settings.
+func nodeConfig(cfg config.Config, version string) actors.Config {
+	c := actors.DefaultConfig()
+	c.Role = actors.Role(cfg.Role)
+	c.Topics = cfg.Topics
+	c.HealthInterval = cfg.HealthInterval
+	c.Version = version
+	c.RollCallTimeout = cfg.Head.RollCallTimeout
+	c.ExecutionTimeout = cfg.Head.ExecutionTimeout
+	c.SettleWindow = cfg.Head.SettleWindow
+	c.ResultCacheSize = cfg.Head.ResultCacheSize
+	c.Concurrency = int(cfg.Concurrency)
+	c.QueueSize = cfg.Worker.QueueSize
+	c.Installer.SyncInterval = cfg.FStore.SyncInterval
+	return c
+}
+
+// startWorkerParts opens the function store and the WebAssembly executor.
+func (d *Daemon) startWorkerParts(cfg config.Config, log zerolog.Logger) error {
+	sc := fstore.DefaultConfig()
+	sc.Workspace = cfg.Workspace
+	sc.GatewayTemplate = cfg.FStore.Gateway
+	sc.Logger = log
+	sc.Registerer = d.Metrics
+	var err error
+	if d.store, err = fstore.New(sc, d.db); err != nil {
+		return fmt.Errorf("open function store: %w", err)
+	}
+	ec := executor.DefaultConfig()
+	ec.Workspace = cfg.Workspace
+	ec.MaxOutputBytes = cfg.Worker.MaxOutputBytes
+	ec.DefaultMemoryLimitPages = cfg.Worker.MemoryLimitPages
+	ec.MaxRunTime = cfg.Worker.MaxRunTime
+	ec.Logger = log
+	ec.Registerer = d.Metrics
+	if d.executor, err = executor.New(ec); err != nil {
+		return fmt.Errorf("start executor: %w", err)
+	}
+	return nil
 }
 
 func loadKey(path string) (crypto.PrivKey, error) {
@@ -195,6 +242,16 @@ func (d *Daemon) stop() {
 	}
 	if d.Node != nil {
 		d.Node.Stop()
+	}
+	if d.executor != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := d.executor.Close(ctx); err != nil {
+			d.log.Warn().Err(err).Msg("close executor")
+		}
+		cancel()
+	}
+	if d.store != nil {
+		_ = d.store.Close()
 	}
 	if d.Host != nil {
 		if err := d.Host.Close(); err != nil {

@@ -1,0 +1,307 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/executor"
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// FunctionRunner runs one execution (executor.Executor implements it).
+type FunctionRunner interface {
+	Execute(ctx context.Context, req executor.Request) (executor.Result, error)
+}
+
+// FunctionLocator says whether a function is installed and where its files are
+// (fstore.Store implements it).
+type FunctionLocator interface {
+	IsInstalled(cid string) bool
+	FunctionPath(cid, method string) (string, error)
+}
+
+// WorkConfig configures a worker's work actor.
+type WorkConfig struct {
+	Self        peer.ID
+	Concurrency int // executions at once
+	QueueSize   int // executions waiting beyond Concurrency; more are refused with 503
+	Runner      FunctionRunner
+	Functions   FunctionLocator
+	Installer   *actor.PID // asked for functions a roll call needs
+	Outbox      *Outbox
+	Results     *ResultCache
+	Inspect     *inspect.Registry
+	Metrics     *Metrics
+	Log         zerolog.Logger
+}
+
+// Work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
+// concurrency limit and a bounded queue, and runs each admitted execution in a child actor.
+type Work struct {
+	cfg     WorkConfig
+	running map[string]*actor.PID // request ID -> child
+	byPID   map[string]string     // child ID -> request ID
+	queue   []*Delivery           // admitted, waiting for a slot
+	// roll calls waiting for the installer, by function
+	pendingRollCalls map[string][]messages.MsgRollCall
+}
+
+// NewWork returns a producer for the work actor.
+func NewWork(cfg WorkConfig) actor.Producer {
+	return func() actor.Actor { return &Work{cfg: cfg} }
+}
+
+// Receive implements actor.Actor.
+func (w *Work) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		w.running = make(map[string]*actor.PID)
+		w.byPID = make(map[string]string)
+		w.pendingRollCalls = make(map[string][]messages.MsgRollCall)
+	case *Delivery:
+		switch wm := m.Message.(type) {
+		case messages.MsgRollCall:
+			w.rollCall(ctx, wm)
+		case messages.MsgExecute:
+			w.execute(ctx, m, wm)
+		}
+	case *InstallResult:
+		w.installed(m)
+	case *actor.Terminated:
+		w.finished(ctx, m.Who)
+	}
+}
+
+func (w *Work) busy() bool {
+	return len(w.running) >= w.cfg.Concurrency && len(w.queue) >= w.cfg.QueueSize
+}
+
+func (w *Work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
+	w.cfg.Metrics.RollCallsSeen.WithLabelValues(rc.FunctionID).Inc()
+	switch {
+	case rc.Consensus != messages.ConsensusNone:
+		// Consensus clusters are not implemented yet: volunteering would only fail later.
+		w.cfg.Log.Debug().Str("request", rc.RequestID).Stringer("consensus", rc.Consensus).Msg("roll call needs consensus; not volunteering")
+		return
+	case rc.Attributes != nil:
+		// We load no attestation, so we cannot satisfy attribute requirements (spec §4.4).
+		return
+	case w.busy():
+		w.cfg.Log.Debug().Str("request", rc.RequestID).Msg("queue full; not volunteering")
+		return
+	}
+	if w.cfg.Functions.IsInstalled(rc.FunctionID) {
+		w.answerRollCall(rc, messages.CodeAccepted)
+		return
+	}
+	waiting := w.pendingRollCalls[rc.FunctionID]
+	w.pendingRollCalls[rc.FunctionID] = append(waiting, rc)
+	if len(waiting) == 0 {
+		ctx.Send(w.cfg.Installer, &InstallRequest{CID: rc.FunctionID, ReplyTo: ctx.Self()})
+	}
+}
+
+func (w *Work) installed(r *InstallResult) {
+	code := messages.CodeAccepted
+	if r.Err != nil {
+		code = messages.CodeError
+	}
+	for _, rc := range w.pendingRollCalls[r.CID] {
+		w.answerRollCall(rc, code)
+	}
+	delete(w.pendingRollCalls, r.CID)
+}
+
+func (w *Work) answerRollCall(rc messages.MsgRollCall, code messages.Code) {
+	if code == messages.CodeAccepted {
+		w.cfg.Metrics.RollCallsApplied.WithLabelValues(rc.FunctionID).Inc()
+	}
+	w.cfg.Outbox.Send(rc.Origin, rc.Response(code), nil)
+}
+
+func (w *Work) execute(ctx actor.Context, d *Delivery, m messages.MsgExecute) {
+	w.cfg.Metrics.FunctionExecutions.WithLabelValues(m.FunctionID).Inc()
+	log := w.cfg.Log.With().Str("request", m.RequestID).Str("function", m.FunctionID).Stringer("peer", d.From).Logger()
+	if m.RequestID == "" {
+		log.Warn().Msg("execute without request_id dropped") // spec §4.5: nothing is sent
+		return
+	}
+	if _, dup := w.running[m.RequestID]; dup || w.queued(m.RequestID) {
+		log.Warn().Msg("execute for a request already running dropped")
+		return
+	}
+	if !w.cfg.Functions.IsInstalled(m.FunctionID) {
+		w.reply(d.From, m, messages.CodeNotFound, "function not installed")
+		return
+	}
+	if c, err := m.Config.Consensus(); err != nil || c != messages.ConsensusNone {
+		w.reply(d.From, m, messages.CodeError, "consensus execution is not supported by this worker")
+		return
+	}
+	if len(w.running) < w.cfg.Concurrency {
+		w.start(ctx, d)
+		return
+	}
+	if len(w.queue) < w.cfg.QueueSize {
+		w.queue = append(w.queue, d)
+		return
+	}
+	w.reply(d.From, m, messages.CodeNotAvailable, fmt.Sprintf("worker busy: %d running, %d queued", len(w.running), len(w.queue)))
+}
+
+func (w *Work) queued(requestID string) bool {
+	for _, d := range w.queue {
+		if d.Message.(messages.MsgExecute).RequestID == requestID {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Work) start(ctx actor.Context, d *Delivery) {
+	m := d.Message.(messages.MsgExecute)
+	pid, err := ctx.SpawnNamed(w.cfg.Inspect.Props("execution", newExecution(w.cfg, d.From, m)), m.RequestID)
+	if err != nil {
+		w.reply(d.From, m, messages.CodeError, "could not start the execution")
+		w.cfg.Log.Error().Err(err).Str("request", m.RequestID).Msg("spawn execution")
+		return
+	}
+	w.running[m.RequestID] = pid
+	w.byPID[pid.Id] = m.RequestID
+}
+
+func (w *Work) finished(ctx actor.Context, who *actor.PID) {
+	id, ok := w.byPID[who.Id]
+	if !ok {
+		return
+	}
+	delete(w.byPID, who.Id)
+	delete(w.running, id)
+	for len(w.queue) > 0 && len(w.running) < w.cfg.Concurrency {
+		next := w.queue[0]
+		w.queue = w.queue[1:]
+		w.start(ctx, next)
+	}
+}
+
+func (w *Work) reply(to peer.ID, m messages.MsgExecute, code messages.Code, msg string) {
+	resp := m.Response(code)
+	resp.Message = msg
+	w.cfg.Outbox.Send(to, resp, nil)
+}
+
+// runningExecution runs one function in its own actor: the wazero call runs on a goroutine of its
+// own and comes back as a message, so the actor can be stopped (which cancels the guest).
+type runningExecution struct {
+	cfg    WorkConfig
+	from   peer.ID
+	req    messages.MsgExecute
+	cancel context.CancelFunc
+}
+
+type executionDone struct {
+	res executor.Result
+	err error
+}
+
+func newExecution(cfg WorkConfig, from peer.ID, req messages.MsgExecute) actor.Producer {
+	return func() actor.Actor { return &runningExecution{cfg: cfg, from: from, req: req} }
+}
+
+func (e *runningExecution) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		e.run(ctx)
+	case *actor.Stopping:
+		if e.cancel != nil {
+			e.cancel()
+		}
+	case *actor.Restarting:
+		// A panic here is a bug in the node, not the guest: report it and stop.
+		e.fail(ctx, errors.New("execution actor crashed"))
+	case executionDone:
+		e.report(ctx, m)
+	}
+}
+
+func (e *runningExecution) run(ctx actor.Context) {
+	path, err := e.cfg.Functions.FunctionPath(e.req.FunctionID, e.req.Method)
+	if err != nil {
+		e.fail(ctx, err)
+		return
+	}
+	req := toExecutorRequest(e.req, path)
+	runCtx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	self, root, runner := ctx.Self(), ctx.ActorSystem().Root, e.cfg.Runner
+	go func() {
+		res, err := runner.Execute(runCtx, req)
+		root.Send(self, executionDone{res: res, err: err})
+	}()
+}
+
+func (e *runningExecution) fail(ctx actor.Context, err error) {
+	e.cfg.Log.Warn().Err(err).Str("request", e.req.RequestID).Msg("execution failed to start")
+	e.send(messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, err.Error())
+	ctx.Stop(ctx.Self())
+}
+
+func (e *runningExecution) report(ctx actor.Context, m executionDone) {
+	if m.err != nil {
+		e.cfg.Log.Debug().Err(m.err).Str("request", e.req.RequestID).Str("function", e.req.FunctionID).Msg("function did not succeed")
+	}
+	res := fromExecutorResult(m.res)
+	e.send(res.Code, res, "")
+	ctx.Stop(ctx.Self())
+}
+
+func (e *runningExecution) send(code messages.Code, res messages.ExecutionResult, msg string) {
+	results := messages.ResultMap{e.cfg.Self: {ExecutionResult: res}}
+	e.cfg.Results.Put(e.req.RequestID, results)
+	resp := e.req.Response(code)
+	resp.Results = results
+	resp.Message = msg
+	e.cfg.Outbox.Send(e.from, resp, nil)
+}
+
+func toExecutorRequest(m messages.MsgExecute, path string) executor.Request {
+	rt := m.Config.Runtime
+	req := executor.Request{
+		RequestID:        m.RequestID,
+		FunctionID:       m.FunctionID,
+		ModulePath:       path,
+		Stdin:            m.Config.Stdin,
+		Permissions:      m.Config.Permissions,
+		Entry:            rt.Entry,
+		RunTime:          time.Duration(rt.ExecutionTime) * time.Millisecond,
+		MemoryLimitPages: uint32(min(rt.Memory, 65536)),
+		Fuel:             rt.Fuel,
+	}
+	for _, p := range m.Parameters {
+		req.Args = append(req.Args, p.Value)
+	}
+	for _, v := range m.Config.Environment {
+		req.Env = append(req.Env, executor.EnvVar{Name: v.Name, Value: v.Value})
+	}
+	return req
+}
+
+func fromExecutorResult(r executor.Result) messages.ExecutionResult {
+	return messages.ExecutionResult{
+		Code:   r.Code,
+		Result: messages.RuntimeOutput{Stdout: r.Stdout, Stderr: r.Stderr, ExitCode: r.ExitCode},
+		Usage: messages.Usage{
+			WallClockTime: r.Usage.WallClock,
+			CPUUserTime:   r.Usage.CPUUser,
+			CPUSysTime:    r.Usage.CPUSys,
+			MemoryMaxKB:   r.Usage.MemoryMaxKB,
+		},
+	}
+}
