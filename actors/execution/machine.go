@@ -146,7 +146,7 @@ func (m *Machine) answer(in RollCallAnswer, now time.Time) []Effect {
 	m.answered[in.From] = true
 	m.accepted = append(m.accepted, in.From)
 	if m.p.NodeCount == -1 {
-		if false {
+		if len(m.accepted) > 1 {
 			return nil
 		}
 		m.deadline = now.Add(m.p.SettleWindow)
