@@ -39,13 +39,13 @@ type Config struct {
 // DefaultConfig returns a worker's configuration with the spec's intervals.
 func DefaultConfig() Config {
 	return Config{
-		Role:            RoleWorker,
-		HealthInterval:  time.Minute,
-		MaxMessageBytes: messages.DefaultMaxSize,
-		SendTimeout:     10 * time.Second,
-		Backoff:         DefaultBackoff(),
-		Version:         "dev",
-		Installer:       DefaultInstallerConfig(),
+		Role:             RoleWorker,
+		HealthInterval:   time.Minute,
+		MaxMessageBytes:  messages.DefaultMaxSize,
+		SendTimeout:      10 * time.Second,
+		Backoff:          DefaultBackoff(),
+		Version:          "dev",
+		Installer:        DefaultInstallerConfig(),
 		RollCallTimeout:  5 * time.Second,
 		ExecutionTimeout: 20 * time.Second,
 		SettleWindow:     100 * time.Millisecond,

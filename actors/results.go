@@ -8,7 +8,9 @@ import (
 
 // ResultCache keeps the results of finished requests by request ID, bounded, for the REST
 // result endpoint and repeated lookups. It is safe for concurrent use.
-type ResultCache struct{ lru *lru.Cache[string, messages.ResultMap] }
+type ResultCache struct {
+	lru *lru.Cache[string, messages.ResultMap]
+}
 
 // NewResultCache returns a cache of at most size requests (size ≥ 1).
 func NewResultCache(size int) *ResultCache {

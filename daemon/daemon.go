@@ -46,6 +46,8 @@ type Options struct {
 	Key     crypto.PrivKey // nil: load cfg.Connectivity.PrivateKey, or a random identity
 	Log     zerolog.Logger
 	Version string
+	// WrapRunner, when set, wraps a worker's executor: the hook for fault-injection tests.
+	WrapRunner func(actors.FunctionRunner) actors.FunctionRunner
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -84,6 +86,9 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 			return nil, err
 		}
 		deps.Store, deps.Functions, deps.Runner = d.store, d.store, d.executor
+		if opts.WrapRunner != nil {
+			deps.Runner = opts.WrapRunner(d.executor)
+		}
 	}
 	if d.Node, err = actors.Start(nodeConfig(cfg, opts.Version), deps); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/config"
 	"github.com/b7s-actor/b7s/daemon"
 	"github.com/b7s-actor/b7s/p2p"
@@ -22,6 +23,8 @@ type NetworkConfig struct {
 	Configure func(index int, cfg *config.Config)
 	// LogLevel of the nodes' logs, written through t.Log (default warn).
 	LogLevel zerolog.Level
+	// WrapRunner wraps worker index's executor (fault injection); nil keeps it.
+	WrapRunner func(index int, r actors.FunctionRunner) actors.FunctionRunner
 }
 
 // Network is one head and some workers, real nodes on 127.0.0.1, connected to the head as
@@ -42,7 +45,7 @@ func NewNetwork(t testing.TB, cfg NetworkConfig) *Network {
 	n := &Network{t: t, cfg: cfg}
 	n.Head = n.StartNode(0, nil, nil)
 	for i := 1; i <= cfg.Workers; i++ {
-		n.Workers = append(n.Workers, n.StartNode(i, nil, []string{n.Head.Host.Addresses()[0]}))
+		n.Workers = append(n.Workers, n.startNode(n.NodeConfig(i), nil, []string{n.Head.Host.Addresses()[0]}, i))
 	}
 	n.WaitMesh(n.Workers...)
 	return n
@@ -82,6 +85,11 @@ func (n *Network) StartNode(index int, key crypto.PrivKey, bootNodes []string) *
 // StartNodeWith starts a node from cfg; the test stops it at the end.
 func (n *Network) StartNodeWith(cfg config.Config, key crypto.PrivKey, bootNodes []string) *daemon.Daemon {
 	n.t.Helper()
+	return n.startNode(cfg, key, bootNodes, -1)
+}
+
+func (n *Network) startNode(cfg config.Config, key crypto.PrivKey, bootNodes []string, index int) *daemon.Daemon {
+	n.t.Helper()
 	if key == nil {
 		var err error
 		if key, err = p2p.GenerateKey(); err != nil {
@@ -95,7 +103,11 @@ func (n *Network) StartNodeWith(cfg config.Config, key crypto.PrivKey, bootNodes
 	log := zerolog.New(zerolog.NewTestWriter(n.t)).Level(n.cfg.LogLevel).With().Timestamp().Logger()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, err := daemon.Start(ctx, cfg, daemon.Options{Key: key, Log: log, Version: "test"})
+	opts := daemon.Options{Key: key, Log: log, Version: "test"}
+	if n.cfg.WrapRunner != nil && index > 0 {
+		opts.WrapRunner = func(r actors.FunctionRunner) actors.FunctionRunner { return n.cfg.WrapRunner(index, r) }
+	}
+	d, err := daemon.Start(ctx, cfg, opts)
 	if err != nil {
 		n.t.Fatalf("start %s node: %v", cfg.Role, err)
 	}
