@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -104,6 +105,8 @@ func (h *Host) TopicPeers(topic string) ([]peer.ID, error) {
 
 // WaitTopicPeers blocks until at least n peers are known to be subscribed to
 // the topic, or ctx ends. Useful before a first publish (roll calls, tests).
+// Peer events can be missed between joining the topic and registering the
+// handler, so the peer list is also re-read every few milliseconds.
 func (h *Host) WaitTopicPeers(ctx context.Context, topic string, n int) error {
 	t, err := h.topic(topic)
 	if err != nil {
@@ -115,8 +118,11 @@ func (h *Host) WaitTopicPeers(ctx context.Context, topic string, n int) error {
 	}
 	defer events.Cancel()
 	for len(t.ListPeers()) < n {
-		if _, err := events.NextPeerEvent(ctx); err != nil {
-			return fmt.Errorf("wait for %d peers on %s: %w", n, topic, err)
+		waitCtx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := events.NextPeerEvent(waitCtx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("wait for %d peers on %s: %w", n, topic, ctx.Err())
 		}
 	}
 	return nil
