@@ -213,10 +213,12 @@ func (d *Daemon) startHTTP() error {
 		return fmt.Errorf("listen http %s: %w", addr, err)
 	}
 	d.httpAddr = ln.Addr()
+	deps := api.Deps{Inspect: d.Node.Inspect(), Gatherer: d.Metrics, NodeID: d.Host.ID().String(), Role: d.Config.Role, Log: d.log}
+	if d.Config.IsHead() {
+		deps.Head = d.Node
+	}
 	d.http = &http.Server{
-		Handler: api.NewHandler(api.Deps{
-			Inspect: d.Node.Inspect(), Gatherer: d.Metrics, NodeID: d.Host.ID().String(), Role: d.Config.Role, Log: d.log,
-		}),
+		Handler:           api.NewHandler(deps),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {
