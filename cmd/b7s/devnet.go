@@ -1,10 +1,230 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
 )
 
+// devnetConfig is what `b7s devnet` runs: one head and Workers workers on 127.0.0.1.
+type devnetConfig struct {
+	Workers         int
+	Dir             string
+	BasePort        int    // head p2p port; worker k (1-based) listens on BasePort+k
+	RestAPI         string // the head's REST API
+	MetricsBasePort int    // worker k serves metrics on MetricsBasePort+k-1
+	Wasm            string
+	LogLevel        string
+	ReadyTimeout    time.Duration
+}
+
+func defaultDevnetConfig() devnetConfig {
+	return devnetConfig{
+		Workers:         2,
+		Dir:             ".devnet",
+		BasePort:        9527,
+		RestAPI:         "127.0.0.1:8080",
+		MetricsBasePort: 9100,
+		Wasm:            filepath.Join("bin", "examples", "hello.wasm"),
+		LogLevel:        "info",
+		ReadyTimeout:    90 * time.Second,
+	}
+}
+
+// maxDevnetWorkers bounds the network to what one machine runs comfortably.
+const maxDevnetWorkers = 32
+
+func (c devnetConfig) validate() error {
+	if c.Workers < 1 || c.Workers > maxDevnetWorkers {
+		return fmt.Errorf("--workers %d: want 1 to %d", c.Workers, maxDevnetWorkers)
+	}
+	if c.BasePort < 1024 || c.BasePort+c.Workers > 65535 {
+		return fmt.Errorf("--base-port %d: ports %d-%d must lie in 1024-65535", c.BasePort, c.BasePort, c.BasePort+c.Workers)
+	}
+	if c.MetricsBasePort < 1024 || c.MetricsBasePort+c.Workers-1 > 65535 {
+		return fmt.Errorf("--metrics-base-port %d: ports %d-%d must lie in 1024-65535", c.MetricsBasePort, c.MetricsBasePort, c.MetricsBasePort+c.Workers-1)
+	}
+	host, _, err := net.SplitHostPort(c.RestAPI)
+	if err != nil || host != "127.0.0.1" {
+		return fmt.Errorf("--rest-api %q: want 127.0.0.1:<port>", c.RestAPI)
+	}
+	if c.Dir == "" {
+		return errors.New("--dir is empty")
+	}
+	if c.ReadyTimeout <= 0 {
+		return fmt.Errorf("--ready-timeout %v: must be positive", c.ReadyTimeout)
+	}
+	return nil
+}
+
+// runDevnet is `b7s devnet`: a head and workers as child processes on 127.0.0.1, the example
+// function served and installed, until Ctrl-C or SIGTERM, or until a node dies.
 func runDevnet(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	cfg := defaultDevnetConfig()
+	fs := pflag.NewFlagSet("devnet", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "number of worker nodes")
+	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory for keys, workspaces, databases and logs (wiped at start)")
+	fs.IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "libp2p port of the head; worker k listens on base-port+k")
+	fs.StringVar(&cfg.RestAPI, "rest-api", cfg.RestAPI, "address of the head's REST API")
+	fs.IntVar(&cfg.MetricsBasePort, "metrics-base-port", cfg.MetricsBasePort, "HTTP (metrics, /debug/actors) port of worker 1; worker k uses metrics-base-port+k-1")
+	fs.StringVar(&cfg.Wasm, "wasm", cfg.Wasm, "WebAssembly module to serve and install as the function")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level of the nodes")
+	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", cfg.ReadyTimeout, "how long to wait for the nodes to answer")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return newDevnet(cfg, stdout, stderr).run(ctx)
+}
+
+// devnet is one run of the local network.
+type devnet struct {
+	cfg            devnetConfig
+	stdout, stderr io.Writer
+	exe            string
+	nodes          []devnetNode
+	children       []*child
+	exited         chan *child
+}
+
+func newDevnet(cfg devnetConfig, stdout, stderr io.Writer) *devnet {
+	return &devnet{cfg: cfg, stdout: stdout, stderr: stderr, exited: make(chan *child, cfg.Workers+1)}
+}
+
+func (d *devnet) run(ctx context.Context) (err error) {
+	if d.exe, err = os.Executable(); err != nil {
+		return fmt.Errorf("find own binary: %w", err)
+	}
+	pkg, err := packFunction(d.cfg.Wasm)
+	if err != nil {
+		return fmt.Errorf("%w (build it with `make examples`)", err)
+	}
+	if err := d.checkPortsFree(); err != nil {
+		return err
+	}
+	if err := prepareDevnetDir(d.cfg.Dir); err != nil {
+		return err
+	}
+	srv, err := serveFunction(pkg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if d.nodes, err = planDevnet(d.cfg, srv.GatewayTemplate()); err != nil {
+		return err
+	}
+
+	defer d.stop()
+	for _, n := range d.nodes {
+		c, err := startChild(n.Name, d.exe, n.args(), n.LogPath, d.exited)
+		if err != nil {
+			return err
+		}
+		d.children = append(d.children, c)
+	}
+	if err := writePIDs(d.cfg.Dir, d.children); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.stdout, "b7s devnet: started 1 head and %d worker(s) in %s, waiting for them to answer…\n", d.cfg.Workers, d.cfg.Dir)
+
+	// Waiting ends early when the user gives up or a node dies.
+	waitCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case c := <-d.exited:
+			d.exited <- c // the main loop reports it
+			cancel(fmt.Errorf("%s stopped", c.Name))
+		case <-waitCtx.Done():
+		}
+	}()
+	if err := waitReady(waitCtx, d.cfg.ReadyTimeout, d.nodes); err != nil {
+		if c := d.exitedChild(); c != nil {
+			return d.childDied(c)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	installNote := installFunction(ctx, d.cfg.RestAPI, pkg.CID.String(), srv.ManifestURL)
+	if err := writeDevnetEnv(d.cfg, pkg, srv.ManifestURL); err != nil {
+		return err
+	}
+	d.printReady(pkg, srv, installNote)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(d.stdout, "\nb7s devnet: stopping the nodes…")
+		return nil
+	case c := <-d.exited:
+		return d.childDied(c)
+	}
+}
+
+// exitedChild returns a child that has ended, or nil.
+func (d *devnet) exitedChild() *child {
+	select {
+	case c := <-d.exited:
+		return c
+	default:
+		return nil
+	}
+}
+
+func (d *devnet) childDied(c *child) error {
+	return fmt.Errorf("%s (pid %d) %v; stopping the network. Last lines of %s:\n%s",
+		c.Name, c.PID(), c.exitError(), c.LogPath, logTail(c.LogPath, 15))
+}
+
+// stop stops every node and removes the files that describe the running network.
+func (d *devnet) stop() {
+	stopChildren(d.children)
+	_ = os.Remove(filepath.Join(d.cfg.Dir, devnetPIDsFile))
+	_ = os.Remove(filepath.Join(d.cfg.Dir, devnetEnvFile))
+}
+
+// checkPortsFree fails early, with the port named, rather than through a node's log.
+func (d *devnet) checkPortsFree() error {
+	addrs := []string{d.cfg.RestAPI}
+	for i := 0; i <= d.cfg.Workers; i++ {
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.BasePort+i)))
+	}
+	for k := 1; k <= d.cfg.Workers; k++ {
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.MetricsBasePort+k-1)))
+	}
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		if seen[a] {
+			return fmt.Errorf("port clash: %s is used twice; change --base-port, --metrics-base-port or --rest-api", a)
+		}
+		seen[a] = true
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("%s is not free (another devnet running?): %w", a, err)
+		}
+		ln.Close()
+	}
+	return nil
 }
