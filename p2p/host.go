@@ -128,7 +128,15 @@ func New(key crypto.PrivKey, db *bbolt.DB, cfg Config) (*Host, error) {
 	// published before the first heartbeat has built the mesh reaches nobody
 	// (a roll call right after connecting, a publish to a topic we have not
 	// subscribed to), so it is switched back on.
-	ps, err := pubsub.NewGossipSub(ctx, lh, pubsub.WithFloodPublish(true))
+	//
+	// The queues default to 32 messages; a head publishing a burst of roll calls (a hundred
+	// concurrent requests) overflows them and gossipsub silently drops the rest, so each is
+	// sized for bursts instead.
+	ps, err := pubsub.NewGossipSub(ctx, lh,
+		pubsub.WithFloodPublish(true),
+		pubsub.WithPeerOutboundQueueSize(pubsubQueueSize),
+		pubsub.WithValidateQueueSize(pubsubQueueSize),
+	)
 	if err != nil {
 		return fail(fmt.Errorf("create gossipsub: %w", err))
 	}

@@ -20,6 +20,10 @@ type Message struct {
 	Data   []byte
 }
 
+// pubsubQueueSize bounds each of gossipsub's queues (per-peer outbound, validation,
+// subscription): large enough for bursts, still bounded.
+const pubsubQueueSize = 1024
+
 // Subscription delivers a topic's messages, without the node's own.
 type Subscription struct {
 	sub  *pubsub.Subscription
@@ -47,7 +51,7 @@ func (h *Host) Subscribe(topic string) (*Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
-	sub, err := t.Subscribe()
+	sub, err := t.Subscribe(pubsub.WithBufferSize(pubsubQueueSize))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to topic %s: %w", topic, err)
 	}
