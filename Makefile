@@ -6,16 +6,24 @@ LDFLAGS := -X main.version=$(VERSION)
 # CI sets RACE=-race (see .ci/run); locally `make test RACE=` skips it for speed.
 RACE    ?= -race
 
-.PHONY: all build run test fuzz bench lint clean
+.PHONY: all build examples run bench-e2e test fuzz bench lint clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/b7s ./cmd/b7s
 
+# The example function, built to WASI; it is excluded from the host build by its build tag.
+examples:
+	GOOS=wasip1 GOARCH=wasm $(GO) build -o $(BIN)/examples/hello.wasm ./examples/hello
+
 # A local network on 127.0.0.1: one head, two workers and the example function.
-run: build
+run: build examples
 	$(BIN)/b7s devnet --workers 2
+
+# End-to-end load numbers against a devnet of its own (.devnet-bench, ports apart from `run`).
+bench-e2e: build examples
+	./scripts/bench-e2e.sh
 
 test:
 	$(GO) vet ./...

@@ -17,6 +17,7 @@ Usage:
   b7s actors --api URL [--json]   print a live node's supervision tree
   b7s install --api URL (--uri U | --cid C) [--topic T]
   b7s exec --api URL --function CID --method M [--nodes N] [--stdin S] [--arg V]... [--json]
+  b7s bench --api URL --function CID --method M [--nodes N] (--requests N | --concurrency C --duration D) [--devnet DIR]
 `
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -45,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runInstall(args[1:], stdout)
 	case "exec":
 		err = runExec(args[1:], stdout)
+	case "bench":
+		err = runBench(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

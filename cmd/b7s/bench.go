@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// Bounds of `b7s bench`: it is a tool for one machine, not a stress test of the world.
+const (
+	benchMaxRequests    = 1_000_000
+	benchMaxConcurrency = 1024
+	benchMaxDuration    = time.Hour
+)
+
+// benchConfig is one `b7s bench` run.
+type benchConfig struct {
+	API          string
+	Function     string
+	Method       string
+	Nodes        int
+	Args         []string
+	Stdin        string
+	StdinSet     bool
+	Requests     int
+	Concurrency  int
+	Duration     time.Duration // > 0: throughput mode
+	MaxTime      time.Duration // bound on a sequential run
+	Timeout      time.Duration // per request
+	Warmup       int
+	ExpectStdout string
+	PIDs         string
+	DevnetDir    string
+}
+
+func (c benchConfig) validate() error {
+	switch {
+	case c.Function == "" || c.Method == "":
+		return errors.New("--function and --method are required")
+	case c.Nodes < 0:
+		return fmt.Errorf("--nodes %d: must not be negative", c.Nodes)
+	case c.Requests < 0 || c.Requests > benchMaxRequests:
+		return fmt.Errorf("--requests %d: want 0 to %d", c.Requests, benchMaxRequests)
+	case c.Concurrency < 1 || c.Concurrency > benchMaxConcurrency:
+		return fmt.Errorf("--concurrency %d: want 1 to %d", c.Concurrency, benchMaxConcurrency)
+	case c.Duration < 0 || c.Duration > benchMaxDuration:
+		return fmt.Errorf("--duration %v: want 0 to %v", c.Duration, benchMaxDuration)
+	case c.Duration == 0 && c.Requests == 0:
+		return errors.New("give --requests N (sequential) or --duration D (throughput)")
+	case c.Duration == 0 && c.Concurrency > 1:
+		return errors.New("--concurrency needs --duration (throughput mode); --requests alone runs one request at a time")
+	case c.MaxTime <= 0 || c.MaxTime > benchMaxDuration:
+		return fmt.Errorf("--max-time %v: want more than 0, at most %v", c.MaxTime, benchMaxDuration)
+	case c.Timeout <= 0:
+		return fmt.Errorf("--timeout %v: must be positive", c.Timeout)
+	case c.Warmup < 0 || c.Warmup > 1000:
+		return fmt.Errorf("--warmup %d: want 0 to 1000", c.Warmup)
+	case c.PIDs != "" && c.DevnetDir != "":
+		return errors.New("give --pids or --devnet, not both")
+	}
+	return nil
+}
+
+// runBench is `b7s bench`: a bounded load generator against a head's REST API on 127.0.0.1.
+func runBench(args []string, stdout io.Writer) error {
+	cfg := benchConfig{API: "http://127.0.0.1:8080", Concurrency: 1, MaxTime: 30 * time.Minute, Timeout: time.Minute, Warmup: 1}
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVar(&cfg.API, "api", cfg.API, "the head's REST API (127.0.0.1 only)")
+	fs.StringVar(&cfg.Function, "function", "", "function CID")
+	fs.StringVar(&cfg.Method, "method", "", "method (the module's file name, e.g. hello.wasm)")
+	fs.IntVar(&cfg.Nodes, "nodes", 0, "number_of_nodes of each request (0: not set, the head's default)")
+	fs.StringArrayVar(&cfg.Args, "arg", nil, "argument passed to the function (repeatable)")
+	fs.StringVar(&cfg.Stdin, "stdin", "", "standard input of the function")
+	fs.IntVar(&cfg.Requests, "requests", 0, "sequential mode: number of requests; throughput mode: cap on the total (0: none)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "throughput mode: clients sending at once")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "throughput mode: how long the clients send (0: sequential mode)")
+	fs.DurationVar(&cfg.MaxTime, "max-time", cfg.MaxTime, "sequential mode: stop after this long even if requests remain")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of one request")
+	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "requests sent first and left out of the numbers (compilation, install)")
+	fs.StringVar(&cfg.ExpectStdout, "expect-stdout", "", "count a response as an error unless every result's stdout contains this")
+	fs.StringVar(&cfg.PIDs, "pids", "", "comma-separated process IDs to sample CPU time and RSS of")
+	fs.StringVar(&cfg.DevnetDir, "devnet", "", "sample the processes of the devnet running in this directory (its pids file)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg.StdinSet = fs.Changed("stdin")
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return benchRun(ctx, cfg, stdout)
+}
+
+func benchRun(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
+	api, err := loopbackAPI(cfg.API)
+	if err != nil {
+		return err
+	}
+	procs, err := benchProcesses(cfg)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(benchRequest(cfg))
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	target := benchTarget{
+		URL:          strings.TrimRight(api.String(), "/") + "/api/v1/functions/execute",
+		Body:         body,
+		ExpectStdout: cfg.ExpectStdout,
+		Timeout:      cfg.Timeout,
+	}
+	client := newBenchClient(cfg.Concurrency)
+	fmt.Fprintf(stdout, "b7s bench: %s; function %s method %s %s at %s\n", describeMode(cfg), cfg.Function, cfg.Method, describeNodes(cfg.Nodes), api)
+
+	if cfg.Warmup > 0 {
+		start := time.Now()
+		warm := runSequential(ctx, client, target, cfg.Warmup)
+		failed := 0
+		for _, o := range warm {
+			if o.Err != "" {
+				failed++
+				fmt.Fprintf(stdout, "  warm-up request failed: %s: %s\n", o.Err, o.Detail)
+			}
+		}
+		fmt.Fprintf(stdout, "  warm-up    %d request(s) in %v, %d failed (not counted)\n", len(warm), time.Since(start).Round(time.Millisecond), failed)
+	}
+
+	before, err := sampleAll(procs)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var outcomes []benchOutcome
+	if cfg.Duration > 0 {
+		maxRequests := benchMaxRequests
+		if cfg.Requests > 0 {
+			maxRequests = cfg.Requests
+		}
+		outcomes = runConcurrent(ctx, client, target, cfg.Concurrency, cfg.Duration, maxRequests)
+	} else {
+		runCtx, cancel := context.WithTimeout(ctx, cfg.MaxTime)
+		outcomes = runSequential(runCtx, client, target, cfg.Requests)
+		cancel()
+	}
+	elapsed := time.Since(start)
+	after, err := sampleAll(procs)
+	if err != nil {
+		return err
+	}
+
+	failures := reportBench(stdout, outcomes, elapsed, procs, before, after)
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	if failures > 0 {
+		return fmt.Errorf("%d of %d requests failed", failures, len(outcomes))
+	}
+	return nil
+}
+
+// benchRequest is the REST body every request sends.
+func benchRequest(cfg benchConfig) messages.ExecutionRequest {
+	req := messages.ExecutionRequest{FunctionID: cfg.Function, Method: cfg.Method}
+	for _, a := range cfg.Args {
+		req.Parameters = append(req.Parameters, messages.Parameter{Value: a})
+	}
+	if cfg.StdinSet {
+		stdin := cfg.Stdin
+		req.Config.Stdin = &stdin
+	}
+	req.Config.NumberOfNodes = cfg.Nodes
+	return req
+}
+
+func benchProcesses(cfg benchConfig) ([]benchProcess, error) {
+	switch {
+	case cfg.DevnetDir != "":
+		return readDevnetPIDs(cfg.DevnetDir)
+	case cfg.PIDs != "":
+		return parsePIDList(cfg.PIDs)
+	}
+	return nil, nil
+}
+
+func sampleAll(procs []benchProcess) ([]procSample, error) {
+	samples := make([]procSample, len(procs))
+	for i, p := range procs {
+		s, err := sampleProc(p.PID)
+		if err != nil {
+			return nil, fmt.Errorf("sample %s: %w", p.Name, err)
+		}
+		samples[i] = s
+	}
+	return samples, nil
+}
+
+func describeMode(cfg benchConfig) string {
+	if cfg.Duration > 0 {
+		s := fmt.Sprintf("%d client(s) for %v", cfg.Concurrency, cfg.Duration)
+		if cfg.Requests > 0 {
+			s += fmt.Sprintf(" (at most %d requests)", cfg.Requests)
+		}
+		return s
+	}
+	return fmt.Sprintf("%d sequential request(s)", cfg.Requests)
+}
+
+func describeNodes(n int) string {
+	if n == 0 {
+		return "(number_of_nodes not set)"
+	}
+	return fmt.Sprintf("(--nodes %d)", n)
+}
+
+// reportBench prints the numbers and returns how many requests failed.
+func reportBench(w io.Writer, outcomes []benchOutcome, elapsed time.Duration, procs []benchProcess, before, after []procSample) int {
+	var ok []time.Duration
+	classes := map[string]int{}
+	details := map[string]string{}
+	for _, o := range outcomes {
+		if o.Err == "" {
+			ok = append(ok, o.Latency)
+			continue
+		}
+		classes[o.Err]++
+		if _, seen := details[o.Err]; !seen {
+			details[o.Err] = o.Detail
+		}
+	}
+	failed := len(outcomes) - len(ok)
+	fmt.Fprintf(w, "  requests   %d sent, %d ok, %d errors in %v: %.1f req/s (ok: %.1f req/s)\n",
+		len(outcomes), len(ok), failed, elapsed.Round(time.Millisecond), rate(len(outcomes), elapsed), rate(len(ok), elapsed))
+	if s := summarize(ok); s.N > 0 {
+		fmt.Fprintf(w, "  latency    p50 %v  p90 %v  p99 %v  max %v  (min %v, mean %v; successful requests)\n",
+			roundLatency(s.P50), roundLatency(s.P90), roundLatency(s.P99), roundLatency(s.Max), roundLatency(s.Min), roundLatency(s.Mean))
+	}
+	if failed > 0 {
+		names := make([]string, 0, len(classes))
+		for c := range classes {
+			names = append(names, c)
+		}
+		sort.Slice(names, func(i, j int) bool { return classes[names[i]] > classes[names[j]] })
+		fmt.Fprintln(w, "  errors")
+		for _, c := range names {
+			fmt.Fprintf(w, "    %6d  %s: %s\n", classes[c], c, details[c])
+		}
+	}
+	if len(procs) > 0 {
+		fmt.Fprintf(w, "  processes  CPU = utime+stime over the run (%d Hz ticks), per request over %d request(s); RSS = VmRSS\n", clockTicksPerSecond, len(outcomes))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tname\tpid\tcpu ms\tcpu ms/req\tcpu %\trss before\trss after\t")
+		for i, p := range procs {
+			ticks := after[i].CPUTicks - before[i].CPUTicks
+			ms := ticksToMillis(ticks)
+			perReq := 0.0
+			if len(outcomes) > 0 {
+				perReq = ms / float64(len(outcomes))
+			}
+			fmt.Fprintf(tw, "\t%s\t%d\t%.0f\t%.3f\t%.1f\t%s\t%s\t\n", p.Name, p.PID, ms, perReq,
+				100*ms/float64(max(elapsed.Milliseconds(), 1)), formatKB(before[i].RSSKB), formatKB(after[i].RSSKB))
+		}
+		tw.Flush()
+	}
+	return failed
+}
+
+func roundLatency(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func formatKB(kb uint64) string {
+	return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
+}
