@@ -22,14 +22,13 @@ type HealthConfig struct {
 type Health struct {
 	cfg    HealthConfig
 	cancel scheduler.CancelFunc
-	seen   map[string]time.Time // peer -> last ping, for the debug log only
 }
 
 type healthTick struct{}
 
 // NewHealth returns a producer for the health actor.
 func NewHealth(cfg HealthConfig) actor.Producer {
-	return func() actor.Actor { return &Health{cfg: cfg, seen: make(map[string]time.Time)} }
+	return func() actor.Actor { return &Health{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
@@ -44,7 +43,6 @@ func (h *Health) Receive(ctx actor.Context) {
 	case healthTick:
 		h.cfg.Outbox.Publish(h.cfg.Topic, messages.NewHealthCheck(), nil)
 	case *Delivery:
-		h.seen[m.Author.String()] = time.Now()
 		h.cfg.Log.Debug().Stringer("peer", m.Author).Msg("health ping received")
 	}
 }
