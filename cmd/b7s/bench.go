@@ -24,6 +24,7 @@ const (
 	benchMaxRequests    = 1_000_000
 	benchMaxConcurrency = 1024
 	benchMaxDuration    = time.Hour
+	benchWarmupClients  = 8 // at least this many warm-up requests at once
 )
 
 // benchConfig is one `b7s bench` run.
@@ -88,9 +89,9 @@ func runBench(args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.Requests, "requests", 0, "sequential mode: number of requests; throughput mode: cap on the total (0: none)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "throughput mode: clients sending at once")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "throughput mode: how long the clients send (0: sequential mode)")
-	fs.DurationVar(&cfg.MaxTime, "max-time", cfg.MaxTime, "sequential mode: stop after this long even if requests remain")
+	fs.DurationVar(&cfg.MaxTime, "max-time", cfg.MaxTime, "stop a sequential run (and the warm-up) after this long even if requests remain")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of one request")
-	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "requests sent first and left out of the numbers (compilation, install)")
+	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "requests sent first, several at a time, and left out of the numbers (install, compilation)")
 	fs.StringVar(&cfg.ExpectStdout, "expect-stdout", "", "count a response as an error unless every result's stdout contains this")
 	fs.StringVar(&cfg.PIDs, "pids", "", "comma-separated process IDs to sample CPU time and RSS of")
 	fs.StringVar(&cfg.DevnetDir, "devnet", "", "sample the processes of the devnet running in this directory (its pids file)")
@@ -135,8 +136,10 @@ func benchRun(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "b7s bench: %s; function %s method %s %s at %s\n", describeMode(cfg), cfg.Function, cfg.Method, describeNodes(cfg.Nodes), api)
 
 	if cfg.Warmup > 0 {
+		// Warm-up requests go out several at a time (even before a sequential run), so that with
+		// --nodes 1 they reach, and compile the module on, more than the fastest worker.
 		start := time.Now()
-		warm := runSequential(ctx, client, target, cfg.Warmup)
+		warm := runConcurrent(ctx, client, target, min(cfg.Warmup, max(cfg.Concurrency, benchWarmupClients)), cfg.MaxTime, cfg.Warmup)
 		failed := 0
 		for _, o := range warm {
 			if o.Err != "" {

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# End-to-end load numbers: a devnet of our own on 127.0.0.1, then `b7s bench` against its head.
+#
+#   (a) BENCH_REQUESTS sequential requests, --nodes 1
+#   (b) BENCH_CONCURRENCY clients for BENCH_DURATION, --nodes 1
+#   (c) the same without --nodes (the head's default node count and settle window)
+#   (d) a 3-worker devnet, as (b)
+#
+# Idle RSS of every node is recorded before load; the bench adds CPU per request and RSS after.
+# Knobs (environment): BENCH_REQUESTS (1000), BENCH_CONCURRENCY (32), BENCH_DURATION (20s),
+# BENCH_REST (127.0.0.1:18080), BENCH_BASE_PORT (19527), BENCH_METRICS_PORT (19100).
+# The devnet is stopped on exit, whatever happens.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+GO=${GO:-go}
+REQUESTS=${BENCH_REQUESTS:-1000}
+CONCURRENCY=${BENCH_CONCURRENCY:-32}
+DURATION=${BENCH_DURATION:-20s}
+REST=${BENCH_REST:-127.0.0.1:18080}
+BASE_PORT=${BENCH_BASE_PORT:-19527}
+METRICS_PORT=${BENCH_METRICS_PORT:-19100}
+DIR=.devnet-bench
+OUT=.devnet-bench.out # the devnet's own output; outside $DIR, which the devnet wipes
+READY_POLLS=600       # x 0.2 s: two minutes for the nodes to start on a busy machine
+BIN=bin/b7s
+
+DEVNET_PID=""
+FAILED=0
+
+stop_devnet() {
+	[ -n "$DEVNET_PID" ] || return 0
+	if kill -0 "$DEVNET_PID" 2>/dev/null; then
+		kill -TERM "$DEVNET_PID" 2>/dev/null || true
+		# The devnet gives its nodes 5 s each before killing them; give it 15 s in all.
+		for _ in $(seq 1 75); do
+			kill -0 "$DEVNET_PID" 2>/dev/null || break
+			sleep 0.2
+		done
+		if kill -0 "$DEVNET_PID" 2>/dev/null; then
+			echo "devnet did not stop within 15 s; killing it" >&2
+			kill -KILL "$DEVNET_PID" 2>/dev/null || true
+		fi
+	fi
+	wait "$DEVNET_PID" 2>/dev/null || true
+	DEVNET_PID=""
+}
+trap stop_devnet EXIT
+trap 'exit 130' INT TERM
+
+start_devnet() {
+	local workers=$1
+	echo
+	echo "=== devnet: 1 head + $workers workers (dir $DIR, REST $REST) ==="
+	"$BIN" devnet --workers "$workers" --dir "$DIR" --rest-api "$REST" \
+		--base-port "$BASE_PORT" --metrics-base-port "$METRICS_PORT" --log-level warn >"$OUT" 2>&1 &
+	DEVNET_PID=$!
+	for _ in $(seq 1 "$READY_POLLS"); do
+		if ! kill -0 "$DEVNET_PID" 2>/dev/null; then
+			echo "devnet exited before it was ready:" >&2
+			cat "$OUT" >&2
+			exit 1
+		fi
+		# Health first; devnet.env appears once every node answers and the install was sent.
+		if curl -sf -m 2 "http://$REST/api/v1/health" >/dev/null 2>&1 && [ -f "$DIR/devnet.env" ]; then
+			# shellcheck disable=SC1091
+			. "$DIR/devnet.env"
+			echo "ready: function $DEVNET_FUNCTION method $DEVNET_METHOD"
+			grep -i 'install' "$OUT" | sed 's/^/  /' || true
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "devnet not ready after $((READY_POLLS / 5)) s:" >&2
+	cat "$OUT" >&2
+	exit 1
+}
+
+idle_rss() {
+	echo "idle RSS (VmRSS) before load:"
+	while read -r name pid; do
+		[ -n "$name" ] || continue
+		printf '  %-8s pid %-7s %s\n' "$name" "$pid" "$(awk '/^VmRSS:/ {printf "%.1f MiB", $2 / 1024}' "/proc/$pid/status" 2>/dev/null || echo '?')"
+	done <"$DIR/pids"
+}
+
+bench() {
+	local title=$1
+	shift
+	echo
+	echo "--- $title ---"
+	if ! "$BIN" bench --api "$DEVNET_API" --function "$DEVNET_FUNCTION" --method "$DEVNET_METHOD" \
+		--arg world --stdin hi --expect-stdout 'Hello from b7s-actor! args=["world"] stdin="hi"' \
+		--devnet "$DIR" "$@"; then
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+echo "=== build ==="
+"$GO" build -o "$BIN" ./cmd/b7s
+GOOS=wasip1 GOARCH=wasm "$GO" build -o bin/examples/hello.wasm ./examples/hello
+echo "machine: $(nproc) CPU(s), $(uname -sr)"
+
+start_devnet 2
+idle_rss
+# The warm-up (several requests at once) installs and compiles the module on the workers it
+# reaches; it is left out of the numbers.
+bench "(a) $REQUESTS sequential requests, --nodes 1" --nodes 1 --requests "$REQUESTS" --warmup 32
+bench "(b) $CONCURRENCY clients for $DURATION, --nodes 1" --nodes 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 32
+bench "(c) $CONCURRENCY clients for $DURATION, number_of_nodes not set" --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 32
+stop_devnet
+
+start_devnet 3
+idle_rss
+bench "(d) 3 workers: $CONCURRENCY clients for $DURATION, --nodes 1" --nodes 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 64
+stop_devnet
+
+echo
+if [ "$FAILED" -gt 0 ]; then
+	echo "bench-e2e: $FAILED run(s) reported failed requests (see the errors above)"
+	exit 1
+fi
+echo "bench-e2e: all runs completed without errors"
