@@ -42,4 +42,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) .devnet
+	rm -rf $(BIN) .devnet .devnet-bench
