@@ -1,7 +1,10 @@
 package actors_test
 
 import (
+	"context"
 	"log/slog"
+	"slices"
+	"time"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -67,4 +70,29 @@ func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkExecuteHelloInProcess runs hello.wasm through a real head and worker on 127.0.0.1
+// in one process: roll call, execute, gather. It is the in-process twin of `make bench-e2e`.
+func BenchmarkExecuteHelloInProcess(b *testing.B) {
+	net := helloNetwork(b, 1, nil)
+	req := helloRequest(1)
+	ctx := context.Background()
+	if _, err := net.Head.Node.Execute(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		resp, err := net.Head.Node.Execute(ctx, req)
+		if err != nil || resp.Code != messages.CodeOK {
+			b.Fatalf("execute: %v %+v", err, resp)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }

@@ -25,7 +25,7 @@ const helloStdout = "This is the start of my program\nThe answer is  42\nThis is
 
 // serveHello serves hello.tar.gz and its manifest on 127.0.0.1 and returns the gateway
 // template workers should use, with a counter of archive downloads.
-func serveHello(t *testing.T) (gateway string, downloads *atomic.Int32) {
+func serveHello(t testing.TB) (gateway string, downloads *atomic.Int32) {
 	t.Helper()
 	archive, err := os.ReadFile("../../shared/testdata/hello.tar.gz")
 	if err != nil {
@@ -49,7 +49,7 @@ func serveHello(t *testing.T) (gateway string, downloads *atomic.Int32) {
 	return srv.URL + "/{cid}/manifest.json", downloads
 }
 
-func helloNetwork(t *testing.T, workers int, configure func(int, *config.Config)) *actortest.Network {
+func helloNetwork(t testing.TB, workers int, configure func(int, *config.Config)) *actortest.Network {
 	gateway, _ := serveHello(t)
 	return actortest.NewNetwork(t, actortest.NetworkConfig{Workers: workers, Configure: func(i int, c *config.Config) {
 		c.FStore.Gateway = gateway

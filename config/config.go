@@ -163,6 +163,9 @@ type Metrics struct {
 	// metrics are on, a head serves /metrics on Head.RestAPI; a worker, or a
 	// head without a REST API, must set it (Validate reports it).
 	PrometheusAddress string `yaml:"prometheus-address"`
+	// LibP2P adds go-libp2p's own libp2p_* metrics. They cost about a tenth of the node's
+	// CPU per message (the resource manager traces every stream), so they are opt-in.
+	LibP2P bool `yaml:"libp2p"`
 }
 
 // Default returns the configuration used when no source sets a value.

@@ -223,7 +223,7 @@ func TestFlags_LoadAfterCallerParsed(t *testing.T) {
 // uncommentedValue matches an example line that holds a value: "# " at column
 // zero followed by a YAML key or list item. Documentation lines start with a
 // capital letter or are indented comments.
-var uncommentedValue = regexp.MustCompile(`^# (\s*(?:[a-z][a-z-]*:(?:\s.*)?|- .*))$`)
+var uncommentedValue = regexp.MustCompile(`^# (\s*(?:[a-z][a-z0-9-]*:(?:\s.*)?|- .*))$`)
 
 func uncommentExample(t *testing.T) string {
 	t.Helper()

@@ -65,4 +65,5 @@ var settings = []setting{
 	{"telemetry.tracing.http.endpoint", "tracing-http-endpoint", "", "tracing exporter HTTP endpoint (host:port)", func(c *Config) any { return &c.Telemetry.Tracing.HTTP.Endpoint }},
 	{"telemetry.metrics.enable", "enable-metrics", "", "serve Prometheus metrics", func(c *Config) any { return &c.Telemetry.Metrics.Enable }},
 	{"telemetry.metrics.prometheus-address", "prometheus-address", "", "host:port serving /metrics", func(c *Config) any { return &c.Telemetry.Metrics.PrometheusAddress }},
+	{"telemetry.metrics.libp2p", "libp2p-metrics", "", "also export go-libp2p's own libp2p_* metrics (costs CPU per stream)", func(c *Config) any { return &c.Telemetry.Metrics.LibP2P }},
 }

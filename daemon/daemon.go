@@ -188,6 +188,7 @@ func p2pConfig(cfg config.Config, log zerolog.Logger, reg prometheus.Registerer)
 	c.DisableDiscovery = !cc.Discovery
 	c.Logger = log
 	c.Registerer = reg
+	c.LibP2PMetrics = cfg.Telemetry.Metrics.LibP2P
 	return c
 }
 

@@ -79,6 +79,9 @@ type Config struct {
 
 	Logger     zerolog.Logger
 	Registerer prometheus.Registerer // nil: no metrics (neither ours nor libp2p's)
+	// LibP2PMetrics also registers go-libp2p's own metrics on Registerer. Off by default: the
+	// resource manager then traces every stream, about a tenth of the CPU of a message.
+	LibP2PMetrics bool
 }
 
 // DefaultConfig returns the b7s defaults.

@@ -179,7 +179,7 @@ func libp2pOptions(key crypto.PrivKey, cfg Config) ([]libp2p.Option, error) {
 		opts = append(opts, libp2p.ResourceManager(rm))
 	}
 
-	if cfg.Registerer != nil {
+	if cfg.Registerer != nil && cfg.LibP2PMetrics {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registerer))
 	} else {
 		opts = append(opts, libp2p.DisableMetrics())
