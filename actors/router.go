@@ -59,7 +59,7 @@ func (r *Router) route(ctx actor.Context, in *Inbound) {
 		r.drop(in, typ, reason, nil)
 		return
 	}
-	msg, err := messages.Decode(in.Data, r.cfg.MaxMessageBytes)
+	msg, err := messages.DecodeAs(typ, in.Data) // size and type were checked above
 	if err != nil {
 		r.drop(in, typ, DropMalformed, err)
 		return

@@ -39,7 +39,13 @@ func Decode(data []byte, maxBytes int) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeAs(typ, data)
+}
 
+// DecodeAs decodes data as the message type typ, which the caller has already read with
+// TypeOf (the router does, to apply its rules before paying for a full decode). It applies no
+// size limit.
+func DecodeAs(typ string, data []byte) (Message, error) {
 	switch typ {
 	case TypeHealthCheck:
 		return decodeAs[MsgHealthCheck](typ, data)
