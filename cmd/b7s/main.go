@@ -15,8 +15,9 @@ Usage:
   b7s devnet [flags]              run a local network: one head and workers on 127.0.0.1
   b7s keygen [--out DIR]          write a new identity (priv.bin, pub.bin, pubkey.txt, identity, peerid.txt)
   b7s actors --api URL [--json]   print a live node's supervision tree
-  b7s install --api URL (--uri U | --cid C) [--topic T]
-  b7s exec --api URL --function CID --method M [--nodes N] [--stdin S] [--arg V]... [--json]
+  b7s install --api URL (--uri U | --cid C) [--topic T] [--json]
+  b7s exec --api URL --function CID --method M [--nodes N] [--stdin S] [--arg V]... [--env NAME=VALUE]...
+           [--timeout SECONDS] [--topic T] [--json]
   b7s bench --api URL --function CID --method M [--nodes N] (--requests N | --concurrency C --duration D) [--devnet DIR]
 `
 
