@@ -16,10 +16,13 @@ import (
 // direct message's first line exceeds MaxDirectMessageBytes.
 var ErrMessageTooLarge = errors.New("direct message too large")
 
-// Send opens a new stream to the peer on ProtocolID, writes data (no length
-// prefix, no newline) and closes the stream: one message per stream (spec
-// §1.3). It dials the peer if needed. The ctx deadline bounds the dial and
-// the write.
+// Send opens a new stream to the peer on ProtocolID, writes data and a
+// newline and closes the stream: one message per stream (spec §1.3). The
+// newline lets the receiver act on the message as soon as it arrives instead
+// of waiting for the end of the stream, which with lazy protocol negotiation
+// comes a round trip later; b7s receivers read up to the first newline, and
+// JSON decoding ignores it. It dials the peer if needed. The ctx deadline
+// bounds the dial and the write.
 func (h *Host) Send(ctx context.Context, to peer.ID, data []byte) error {
 	if to == h.host.ID() {
 		return fmt.Errorf("send to %s: %w", to, errDialSelf)
@@ -30,6 +33,9 @@ func (h *Host) Send(ctx context.Context, to peer.ID, data []byte) error {
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = s.SetWriteDeadline(deadline)
+	}
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		data = append(data[:len(data):len(data)], '\n')
 	}
 	if _, err := s.Write(data); err != nil {
 		_ = s.Reset()
@@ -70,15 +76,15 @@ func (h *Host) handleStream(s network.Stream) {
 		}
 		return
 	}
+	if onMessage != nil {
+		onMessage(from, data)
+	}
 	// Only the first line counts (spec §1.3). Discard the rest, up to the
 	// limit, so that the sender's Close completes instead of being reset.
 	if n, _ := io.Copy(io.Discard, io.LimitReader(s, int64(h.cfg.MaxDirectMessageBytes)+1)); n > int64(h.cfg.MaxDirectMessageBytes) {
 		_ = s.Reset()
 	} else {
 		_ = s.Close()
-	}
-	if onMessage != nil {
-		onMessage(from, data)
 	}
 }
 
