@@ -171,13 +171,15 @@ func libp2pOptions(key crypto.PrivKey, cfg Config) ([]libp2p.Option, error) {
 	}
 	opts = append(opts, libp2p.ConnectionManager(cm))
 
-	if cfg.DisableConnectionLimits {
-		rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.InfiniteLimits))
-		if err != nil {
-			return nil, fmt.Errorf("resource manager: %w", err)
-		}
-		opts = append(opts, libp2p.ResourceManager(rm))
+	limits := rcmgr.InfiniteLimits
+	if !cfg.DisableConnectionLimits {
+		limits = directProtocolLimits()
 	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	opts = append(opts, libp2p.ResourceManager(rm))
 
 	if cfg.Registerer != nil && cfg.LibP2PMetrics {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registerer))
@@ -313,4 +315,25 @@ func (h *Host) Close() error {
 		errs = append(errs, fmt.Errorf("close libp2p host: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// directProtocolLimits are libp2p's default, auto-scaled limits, except for the direct protocol.
+// b7s sends every direct message on a stream of its own, so a busy head has one inbound stream
+// per worker per request in flight; the default of 64 streams per protocol per peer resets the
+// rest, and results are lost. Streams of this protocol live for one message, so a higher bound
+// costs little.
+func directProtocolLimits() rcmgr.ConcreteLimitConfig {
+	scaling := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&scaling)
+	// The same holds for a peer's streams across protocols (256 by default).
+	scaling.PeerBaseLimit.StreamsInbound = max(scaling.PeerBaseLimit.StreamsInbound, 2048)
+	scaling.PeerBaseLimit.StreamsOutbound = max(scaling.PeerBaseLimit.StreamsOutbound, 2048)
+	scaling.PeerBaseLimit.Streams = max(scaling.PeerBaseLimit.Streams, 4096)
+	scaling.AddProtocolLimit(ProtocolID,
+		rcmgr.BaseLimit{StreamsInbound: 8192, StreamsOutbound: 8192, Streams: 16384, Memory: 256 << 20},
+		rcmgr.BaseLimitIncrease{})
+	scaling.AddProtocolPeerLimit(ProtocolID,
+		rcmgr.BaseLimit{StreamsInbound: 2048, StreamsOutbound: 2048, Streams: 4096, Memory: 64 << 20},
+		rcmgr.BaseLimitIncrease{})
+	return scaling.AutoScale()
 }
