@@ -96,3 +96,26 @@ func BenchmarkExecuteHelloInProcess(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkExecuteHelloInProcessParallel is the throughput twin: 32 requests in flight.
+func BenchmarkExecuteHelloInProcessParallel(b *testing.B) {
+	net := helloNetwork(b, 2, nil)
+	req := helloRequest(1)
+	ctx := context.Background()
+	if _, err := net.Head.Node.Execute(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(16) // × GOMAXPROCS (2) = 32 clients
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := net.Head.Node.Execute(ctx, req)
+			if err != nil || resp.Code != messages.CodeOK {
+				b.Errorf("execute: %v %+v", err, resp)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
