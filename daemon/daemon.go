@@ -174,6 +174,7 @@ func p2pConfig(cfg config.Config, log zerolog.Logger, reg prometheus.Registerer)
 	cc := cfg.Connectivity
 	c.Address = cc.Address
 	c.Port = cc.Port
+	c.DisableQUIC = !cc.QUIC
 	c.Websocket = cc.Websocket
 	c.WebsocketPort = cc.WebsocketPort
 	c.DialbackAddress = cc.DialbackAddress

@@ -49,6 +49,7 @@ var ErrInvalidConfig = errors.New("invalid p2p config")
 type Config struct {
 	Address       string // listen IP; default 0.0.0.0
 	Port          uint   // TCP port, 0 = random; QUIC-v1 listens on the same UDP number
+	DisableQUIC   bool   // listen on TCP only (QUIC is still used to dial peers that offer it)
 	Websocket     bool
 	WebsocketPort uint // 0 = random
 
@@ -231,9 +232,9 @@ func ipProto(ip net.IP) string {
 // listenAddrs builds the listen multiaddrs (spec §1.2, plus QUIC-v1).
 func (c Config) listenAddrs() []string {
 	proto := ipProto(net.ParseIP(c.Address))
-	addrs := []string{
-		fmt.Sprintf("/%s/%s/tcp/%d", proto, c.Address, c.Port),
-		fmt.Sprintf("/%s/%s/udp/%d/quic-v1", proto, c.Address, c.Port),
+	addrs := []string{fmt.Sprintf("/%s/%s/tcp/%d", proto, c.Address, c.Port)}
+	if !c.DisableQUIC {
+		addrs = append(addrs, fmt.Sprintf("/%s/%s/udp/%d/quic-v1", proto, c.Address, c.Port))
 	}
 	if c.Websocket {
 		addrs = append(addrs, fmt.Sprintf("/%s/%s/tcp/%d/ws", proto, c.Address, c.WebsocketPort))

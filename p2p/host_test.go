@@ -78,3 +78,14 @@ func TestClose_IsIdempotentAndStopsStart(t *testing.T) {
 		t.Fatal("Start after Close succeeded")
 	}
 }
+
+func TestNew_DisableQUICListensOnTCPOnly(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DisableQUIC = true
+	h := newTestHost(t, nil, nil, cfg)
+	for _, a := range h.Addresses() {
+		if strings.Contains(a, "/quic") {
+			t.Fatalf("listening on %s with QUIC disabled", a)
+		}
+	}
+}
