@@ -29,11 +29,6 @@ type ExecutionsConfig struct {
 	Log              zerolog.Logger
 }
 
-// DefaultExecutionTimings are the head's defaults: 5 s roll call, 20 s execution, 100 ms settle.
-func DefaultExecutionTimings() (rollCall, execution, settle time.Duration) {
-	return 5 * time.Second, 20 * time.Second, 100 * time.Millisecond
-}
-
 // StartRequest asks the executions actor to run a request. The outcome (*RequestDone) is sent
 // to ReplyTo, or to the sender when ReplyTo is nil; a request from a peer (Client set) is
 // answered over libp2p instead.

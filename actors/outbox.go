@@ -51,21 +51,6 @@ func (o *Outbox) Send(to peer.ID, msg messages.Message, done func(error)) {
 	}()
 }
 
-// SendNow delivers msg on the caller's goroutine; for callers that are already off an actor.
-func (o *Outbox) SendNow(ctx context.Context, to peer.ID, msg messages.Message) error {
-	data, err := messages.Encode(msg)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	if err := o.net.Send(ctx, to, data); err != nil {
-		return err
-	}
-	o.metrics.MessagesSent.WithLabelValues(msg.Type()).Inc()
-	return nil
-}
-
 // Publish publishes msg on topic in the background; done (optional) gets the outcome.
 func (o *Outbox) Publish(topic string, msg messages.Message, done func(error)) {
 	data, err := messages.Encode(msg)

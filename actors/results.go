@@ -31,6 +31,3 @@ func (c *ResultCache) Put(requestID string, results messages.ResultMap) {
 
 // Get returns the results of requestID.
 func (c *ResultCache) Get(requestID string) (messages.ResultMap, bool) { return c.lru.Get(requestID) }
-
-// Len is how many requests the cache holds.
-func (c *ResultCache) Len() int { return c.lru.Len() }
