@@ -10,11 +10,14 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"testing"
 	"time"
 
 	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/actortest"
+	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/config"
 	"github.com/b7s-actor/b7s/daemon"
 	"github.com/b7s-actor/b7s/executor"
@@ -179,5 +182,43 @@ func TestExecute_WorkerKilledAfterAcceptingGives206WithTheOthers(t *testing.T) {
 	}
 	if took := time.Since(start); took > 8*time.Second {
 		t.Fatalf("took %s, past the request's deadlines", took)
+	}
+}
+
+// A per-request supervisor that panics is stopped, not restarted into a second run, and its
+// requester still gets one answer.
+func TestExecute_CrashedRequestSupervisorAnswersOnceAndIsGone(t *testing.T) {
+	net := actortest.NewNetwork(t, actortest.NetworkConfig{Configure: func(i int, c *config.Config) {
+		c.Head.RollCallTimeout = time.Hour
+	}})
+	done := make(chan messages.ExecutionResponse, 1)
+	go func() { done <- execute(t, net.Head, helloRequest(1)) }()
+	var id string
+	if !actortest.Eventually(10*time.Second, func() bool {
+		for _, a := range net.Head.Node.Inspect().Snapshot() {
+			if a.Kind == "request" {
+				id = a.ID
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no request supervisor")
+	}
+	published := testutil.ToFloat64(net.Head.Node.Metrics().RollCallsPublished.WithLabelValues(helloCID))
+	net.Head.Node.Send(net.Head.Node.PID(id), inspect.Crash("injected"))
+	select {
+	case resp := <-done:
+		if resp.Code != messages.CodeError || resp.Message == "" {
+			t.Fatalf("want 500 with a message, got %+v", resp)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the requester got no answer")
+	}
+	if !actortest.Eventually(10*time.Second, func() bool { _, ok := net.Head.Node.Inspect().Find(id); return !ok }) {
+		t.Fatal("crashed request supervisor still in the tree")
+	}
+	if again := testutil.ToFloat64(net.Head.Node.Metrics().RollCallsPublished.WithLabelValues(helloCID)); again != published {
+		t.Fatalf("roll calls published went from %v to %v: the request ran again", published, again)
 	}
 }

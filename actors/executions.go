@@ -131,13 +131,14 @@ func (e *Executions) start(ctx actor.Context, s *StartRequest) {
 // requestSupervisor drives one request's state machine (package execution) with messages and
 // time, and carries out what it decides.
 type requestSupervisor struct {
-	cfg     ExecutionsConfig
-	req     *StartRequest
-	m       *execution.Machine
-	timers  *scheduler.TimerScheduler
-	cancel  scheduler.CancelFunc
-	log     zerolog.Logger
-	started time.Time
+	cfg      ExecutionsConfig
+	req      *StartRequest
+	m        *execution.Machine
+	timers   *scheduler.TimerScheduler
+	cancel   scheduler.CancelFunc
+	log      zerolog.Logger
+	started  time.Time
+	finished bool
 }
 
 type (
@@ -187,13 +188,12 @@ func (s *requestSupervisor) Receive(ctx actor.Context) {
 		}
 		s.m, effects = execution.Start(p, now)
 	case *actor.Stopping:
-		if s.cancel != nil {
-			s.cancel()
+		if !s.finished {
+			// A panic (per-request actors are stopped, not restarted) or the node stopping:
+			// the requester still gets exactly one answer.
+			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeError,
+				Message: "the request was stopped before it finished"})
 		}
-		return
-	case *actor.Restarting:
-		// The machine's state died with the panic; the requester must not wait forever.
-		s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeError, Message: "request supervisor crashed"})
 		return
 	case requestTick:
 		effects = s.m.Step(execution.Tick{}, now)
@@ -278,6 +278,7 @@ func (s *requestSupervisor) sendExecute(ctx actor.Context, to []peer.ID, now tim
 }
 
 func (s *requestSupervisor) finish(ctx actor.Context, resp messages.MsgExecuteResponse) {
+	s.finished = true
 	if s.cancel != nil {
 		s.cancel()
 	}

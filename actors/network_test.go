@@ -108,7 +108,7 @@ func TestNetwork_BadInputIsDroppedAndTheNodeKeepsWorking(t *testing.T) {
 func TestNetwork_RouterPanicIsRestartedAndShownInTheTree(t *testing.T) {
 	net := actortest.NewNetwork(t, actortest.NetworkConfig{Workers: 1})
 	head, worker := net.Head, net.Workers[0]
-	head.Node.Send(head.Node.Child("router"), actors.Crash("injected by test"))
+	head.Node.Send(head.Node.Child("router"), inspect.Crash("injected by test"))
 	if !actortest.Eventually(10*time.Second, func() bool {
 		a, ok := head.Node.Inspect().Find("node/router")
 		return ok && a.Restarts == 1 && a.State == inspect.StateRunning

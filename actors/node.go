@@ -112,6 +112,9 @@ type childSpec struct {
 	name, kind string
 	producer   actor.Producer
 	owns       []string
+	// perRequest: the child's own children each serve one request; a panic stops that one
+	// (it answers its requester) instead of restarting it into a second run.
+	perRequest bool
 }
 
 // Start builds the actor tree of cfg.Role on deps.Host and starts it.
@@ -165,7 +168,8 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
 				Inspect: reg, Metrics: metrics, Log: log,
 			}),
-			owns: []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse},
+			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse},
+			perRequest: true,
 		})
 	case RoleWorker:
 		owners = append(owners, childSpec{
@@ -175,7 +179,8 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 				Runner: deps.Runner, Functions: deps.Functions, Installer: actor.NewPID(system.Address(), "node/installer"),
 				Outbox: n.outbox, Results: n.results, Inspect: reg, Metrics: metrics, Log: log,
 			}),
-			owns: []string{messages.TypeRollCall, messages.TypeExecute},
+			owns:       []string{messages.TypeRollCall, messages.TypeExecute},
+			perRequest: true,
 		})
 	}
 	root := &nodeRoot{node: n, host: deps.Host, topics: topics, owners: owners}
@@ -239,6 +244,9 @@ func (n *Node) Child(name string) *actor.PID {
 	return actor.NewPID(n.system.Address(), n.pid.Id+"/"+name)
 }
 
+// PID returns the PID of the actor with the given ID (as the registry shows it).
+func (n *Node) PID(id string) *actor.PID { return actor.NewPID(n.system.Address(), id) }
+
 // Send delivers msg to pid from outside the tree.
 func (n *Node) Send(pid *actor.PID, msg any) { n.root.Send(pid, msg) }
 
@@ -263,7 +271,11 @@ func (r *nodeRoot) spawnChildren(ctx actor.Context) {
 	n := r.node
 	ownerOf := make(map[string]*actor.PID)
 	for _, c := range r.owners {
-		pid := r.spawn(ctx, c.name, c.kind, c.producer)
+		strategy := NewOneForOneBackoff(r.node.cfg.Backoff)
+		if c.perRequest {
+			strategy = NewStopOnFailure()
+		}
+		pid := r.spawnWith(ctx, c.name, c.kind, c.producer, strategy)
 		for _, t := range c.owns {
 			ownerOf[t] = pid
 		}
@@ -282,8 +294,12 @@ func (r *nodeRoot) spawnChildren(ctx actor.Context) {
 }
 
 func (r *nodeRoot) spawn(ctx actor.Context, name, kind string, producer actor.Producer) *actor.PID {
-	pid, err := ctx.SpawnNamed(r.node.inspect.Props(kind, producer,
-		actor.WithSupervisor(NewOneForOneBackoff(r.node.cfg.Backoff))), name)
+	return r.spawnWith(ctx, name, kind, producer, NewOneForOneBackoff(r.node.cfg.Backoff))
+}
+
+// spawnWith spawns a child whose own children are supervised by strategy.
+func (r *nodeRoot) spawnWith(ctx actor.Context, name, kind string, producer actor.Producer, strategy actor.SupervisorStrategy) *actor.PID {
+	pid, err := ctx.SpawnNamed(r.node.inspect.Props(kind, producer, actor.WithSupervisor(strategy)), name)
 	if err != nil {
 		// Names are fixed and unique; failing here is a bug, and the supervisor should see it.
 		panic(fmt.Errorf("spawn %s: %w", name, err))

@@ -36,8 +36,6 @@ func (r *Router) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *Inbound:
 		r.route(ctx, m)
-	case *crash:
-		panic(m.reason)
 	}
 }
 
@@ -92,10 +90,3 @@ func (r *Router) drop(in *Inbound, typ, reason string, err error) {
 		Stringer("peer", in.From).Str("type", typ).Str("reason", reason).Int("bytes", len(in.Data)).
 		AnErr("error", err).Msg("dropped inbound message")
 }
-
-// crash makes an actor panic: the fault-injection hook behind the supervision tests and the
-// node's debug endpoint. It is never sent by normal operation.
-type crash struct{ reason string }
-
-// Crash returns a message that makes a node actor panic with reason.
-func Crash(reason string) any { return &crash{reason: reason} }

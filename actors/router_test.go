@@ -99,7 +99,7 @@ func TestRouter_PanicIsRestartedAndRoutingContinues(t *testing.T) {
 		}, actor.WithSupervisor(actors.NewOneForOneBackoff(actors.DefaultBackoff())))
 		sys.WaitActor(t, "node/router", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
 
-		sys.Send(router, actors.Crash("injected"))
+		sys.Send(router, inspect.Crash("injected"))
 		sys.WaitActor(t, "node/router", func(a inspect.ActorInfo) bool {
 			return a.Restarts == 1 && a.State == inspect.StateRunning
 		}, 5*time.Second)

@@ -63,3 +63,9 @@ func backoffDelay(cfg BackoffConfig, n int) time.Duration {
 	}
 	return d
 }
+
+// NewStopOnFailure stops a failed child instead of restarting it: for actors that serve one
+// request, where a restart would run the request a second time.
+func NewStopOnFailure() actor.SupervisorStrategy {
+	return actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
+}

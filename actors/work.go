@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -200,10 +199,11 @@ func (w *Work) reply(to peer.ID, m messages.MsgExecute, code messages.Code, msg 
 // runningExecution runs one function in its own actor: the wazero call runs on a goroutine of its
 // own and comes back as a message, so the actor can be stopped (which cancels the guest).
 type runningExecution struct {
-	cfg    WorkConfig
-	from   peer.ID
-	req    messages.MsgExecute
-	cancel context.CancelFunc
+	cfg      WorkConfig
+	from     peer.ID
+	req      messages.MsgExecute
+	cancel   context.CancelFunc
+	reported bool
 }
 
 type executionDone struct {
@@ -223,9 +223,10 @@ func (e *runningExecution) Receive(ctx actor.Context) {
 		if e.cancel != nil {
 			e.cancel()
 		}
-	case *actor.Restarting:
-		// A panic here is a bug in the node, not the guest: report it and stop.
-		e.fail(ctx, errors.New("execution actor crashed"))
+		if !e.reported {
+			// A panic (per-request actors are stopped, not restarted) or the node stopping.
+			e.send(messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, "the execution was stopped before it finished")
+		}
 	case executionDone:
 		e.report(ctx, m)
 	}
@@ -263,6 +264,7 @@ func (e *runningExecution) report(ctx actor.Context, m executionDone) {
 }
 
 func (e *runningExecution) send(code messages.Code, res messages.ExecutionResult, msg string) {
+	e.reported = true
 	results := messages.ResultMap{e.cfg.Self: {ExecutionResult: res}}
 	e.cfg.Results.Put(e.req.RequestID, results)
 	resp := e.req.Response(code)

@@ -129,6 +129,11 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 				e.state.Store(StateStopping)
 			case *actor.Stopped:
 				defer r.remove(e.id)
+			case *crash:
+				e.handled.Add(1)
+				m := env.Message.(*crash)
+				defer func() { e.lastError.Store(m.reason) }()
+				panic(m.reason)
 			default:
 				e.handled.Add(1)
 			}
@@ -254,3 +259,11 @@ func (m *mailboxProbe) length() int64 {
 	}
 	return n
 }
+
+// crash makes an inspected actor panic: the fault-injection hook behind the supervision tests.
+// Normal operation never sends it.
+type crash struct{ reason string }
+
+// Crash returns a message that makes any actor spawned with Registry.Props panic with reason, as
+// if its own code had failed.
+func Crash(reason string) any { return &crash{reason: reason} }
