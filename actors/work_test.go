@@ -1,0 +1,218 @@
+package actors_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/actors/actortest"
+	"github.com/b7s-actor/b7s/executor"
+	"github.com/b7s-actor/b7s/messages"
+	"github.com/b7s-actor/b7s/p2p"
+)
+
+// gatedRunner runs nothing until released; it records what it was asked to run.
+type gatedRunner struct {
+	mu      sync.Mutex
+	started []string
+	release chan struct{}
+}
+
+func (g *gatedRunner) Execute(ctx context.Context, req executor.Request) (executor.Result, error) {
+	g.mu.Lock()
+	g.started = append(g.started, req.RequestID)
+	g.mu.Unlock()
+	select {
+	case <-g.release:
+		return executor.Result{Code: messages.CodeOK, Stdout: "ran " + req.RequestID}, nil
+	case <-ctx.Done():
+		return executor.Result{Code: messages.CodeError}, ctx.Err()
+	}
+}
+
+func (g *gatedRunner) runs() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.started...)
+}
+
+type installedFunctions map[string]bool
+
+func (f installedFunctions) IsInstalled(cid string) bool { return f[cid] }
+func (f installedFunctions) FunctionPath(cid, method string) (string, error) {
+	return "/functions/" + cid + "/" + method, nil
+}
+
+// Real peer IDs: results are keyed by them on the wire.
+var head, self = newPeerID(), newPeerID()
+
+func newPeerID() peer.ID {
+	key, err := p2p.GenerateKey()
+	if err != nil {
+		panic(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+type workFixture struct {
+	sys       *actortest.System
+	work      *actor.PID
+	net       *recordingNetwork
+	runner    *gatedRunner
+	installer *actortest.Probe
+}
+
+func newWork(t *testing.T, concurrency, queue int) workFixture {
+	sys := actortest.NewSystem(t)
+	net := &recordingNetwork{self: self, sent: make(chan sentMessage, 64)}
+	runner := &gatedRunner{release: make(chan struct{})}
+	installer := sys.NewProbe(t, "installer")
+	work := sys.Spawn(t, "work", "work", actors.NewWork(actors.WorkConfig{
+		Self: self, Concurrency: concurrency, QueueSize: queue,
+		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
+		Outbox:  actors.NewOutbox(net, time.Second, actors.NewMetrics(nil), sys.Log),
+		Results: actors.NewResultCache(10), Inspect: sys.Registry, Metrics: actors.NewMetrics(nil), Log: sys.Log,
+	}), actor.WithSupervisor(actors.NewStopOnFailure()))
+	return workFixture{sys: sys, work: work, net: net, runner: runner, installer: installer}
+}
+
+func (f workFixture) execute(id, function string) {
+	f.sys.Send(f.work, &actors.Delivery{Pipeline: actors.Pipeline{Direct: true}, From: head, Author: head,
+		Message: messages.MsgExecute{Request: messages.Request{FunctionID: function, Method: "m.wasm"}, RequestID: id}})
+}
+
+func (f workFixture) rollCall(t *testing.T, rc messages.MsgRollCall) {
+	rc.Origin, rc.RequestID = head, "r-"+rc.FunctionID
+	f.sys.Send(f.work, &actors.Delivery{Pipeline: actors.Pipeline{Topic: "t"}, From: head, Author: head, Message: rc})
+}
+
+// sent returns the next message the worker sent, decoded.
+func (f workFixture) sent(t *testing.T) (peer.ID, messages.Message) {
+	t.Helper()
+	select {
+	case m := <-f.net.sent:
+		msg, err := messages.Decode(m.data, 0)
+		if err != nil {
+			t.Fatalf("worker sent undecodable %s: %v", m.data, err)
+		}
+		return m.to, msg
+	case <-time.After(time.Minute):
+		t.Fatal("worker sent nothing")
+		return "", nil
+	}
+}
+
+func (f workFixture) nothingSent(t *testing.T) {
+	t.Helper()
+	synctest.Wait()
+	select {
+	case m := <-f.net.sent:
+		t.Fatalf("worker sent %s", m.data)
+	default:
+	}
+}
+
+func TestWork_RunsWithinConcurrencyQueuesThenRefuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWork(t, 1, 1)
+		f.execute("a", "fn") // runs
+		f.execute("b", "fn") // waits in the queue
+		f.execute("c", "fn") // refused
+		to, msg := f.sent(t)
+		resp := msg.(messages.MsgExecuteResponse)
+		if to != head || resp.RequestID != "c" || resp.Code != messages.CodeNotAvailable || resp.Message == "" {
+			t.Fatalf("refusal %+v to %s", resp, to)
+		}
+		synctest.Wait()
+		if got := f.runner.runs(); len(got) != 1 || got[0] != "a" {
+			t.Fatalf("running %v, want only a", got)
+		}
+		close(f.runner.release)
+		for _, want := range []string{"a", "b"} {
+			_, msg := f.sent(t)
+			r := msg.(messages.MsgExecuteResponse)
+			if r.RequestID != want || r.Code != messages.CodeOK || r.Results[self].Result.Stdout != "ran "+want {
+				t.Fatalf("result %+v, want %s", r, want)
+			}
+		}
+		if !actortest.Eventually(time.Minute, func() bool {
+			for _, a := range f.sys.Registry.Snapshot() {
+				if a.Kind == "execution" {
+					return false
+				}
+			}
+			return true
+		}) {
+			t.Fatal("execution actors left behind")
+		}
+	})
+}
+
+func TestWork_ExecuteRules(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWork(t, 2, 2)
+		f.execute("", "fn") // no request ID: dropped, nothing sent (spec §4.5)
+		f.nothingSent(t)
+		f.execute("x", "missing")
+		_, msg := f.sent(t)
+		if r := msg.(messages.MsgExecuteResponse); r.Code != messages.CodeNotFound || r.RequestID != "x" {
+			t.Fatalf("not installed: %+v", r)
+		}
+		f.sys.Send(f.work, &actors.Delivery{Pipeline: actors.Pipeline{Direct: true}, From: head, Author: head,
+			Message: messages.MsgExecute{Request: messages.Request{FunctionID: "fn", Method: "m.wasm",
+				Config: messages.Config{ConsensusAlgorithm: "raft"}}, RequestID: "y"}})
+		_, msg = f.sent(t)
+		if r := msg.(messages.MsgExecuteResponse); r.Code != messages.CodeError || r.RequestID != "y" {
+			t.Fatalf("consensus: %+v", r)
+		}
+	})
+}
+
+func TestWork_RollCallAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWork(t, 1, 0)
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
+		to, msg := f.sent(t)
+		if r := msg.(messages.MsgRollCallResponse); to != head || r.Code != messages.CodeAccepted || r.FunctionID != "fn" {
+			t.Fatalf("installed function: %+v to %s", r, to)
+		}
+
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: messages.ConsensusRaft})
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: &messages.Attributes{AttestationRequired: true}})
+		f.nothingSent(t)
+
+		// Not installed: the worker asks the installer and answers with the outcome.
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "new"})
+		req := actortest.Expect[*actors.InstallRequest](t, f.installer, time.Minute)
+		f.nothingSent(t)
+		f.sys.Send(req.ReplyTo, &actors.InstallResult{CID: "new"})
+		_, msg = f.sent(t)
+		if r := msg.(messages.MsgRollCallResponse); r.Code != messages.CodeAccepted || r.FunctionID != "new" {
+			t.Fatalf("after install: %+v", r)
+		}
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "broken"})
+		req = actortest.Expect[*actors.InstallRequest](t, f.installer, time.Minute)
+		f.sys.Send(req.ReplyTo, &actors.InstallResult{CID: "broken", Err: context.DeadlineExceeded})
+		_, msg = f.sent(t)
+		if r := msg.(messages.MsgRollCallResponse); r.Code != messages.CodeError {
+			t.Fatalf("failed install: %+v", r)
+		}
+
+		// Busy (one running, no queue): no volunteering.
+		f.execute("a", "fn")
+		synctest.Wait()
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
+		f.nothingSent(t)
+		close(f.runner.release)
+	})
+}
