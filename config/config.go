@@ -39,6 +39,9 @@ type Config struct {
 	DB string `yaml:"db"`
 	// HealthInterval is the period of the health ping on the default topic.
 	HealthInterval time.Duration `yaml:"health-interval"`
+	// Pprof serves Go's profiler at /debug/pprof/ on the node's HTTP address. Off by default:
+	// a profile costs CPU and shows internals, so only an operator who asks gets it.
+	Pprof bool `yaml:"pprof"`
 
 	Log          Log          `yaml:"log"`
 	Connectivity Connectivity `yaml:"connectivity"`

@@ -22,6 +22,7 @@ var settings = []setting{
 	{"topics", "topics", "", "topics to join in addition to the default topic", func(c *Config) any { return &c.Topics }},
 	{"db", "db", "", "path of the node database (default <nodeDir>/db)", func(c *Config) any { return &c.DB }},
 	{"health-interval", "health-interval", "", "period of the health ping", func(c *Config) any { return &c.HealthInterval }},
+	{"pprof", "pprof", "", "serve Go's profiler at /debug/pprof/ on the node's HTTP address", func(c *Config) any { return &c.Pprof }},
 
 	{"log.level", "log-level", "l", "log level: " + logLevelNames, func(c *Config) any { return &c.Log.Level }},
 	{"log.format", "log-format", "", "log format: console or json", func(c *Config) any { return &c.Log.Format }},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -219,8 +220,12 @@ func (d *Daemon) startHTTP() error {
 	if d.Config.IsHead() {
 		deps.Head = d.Node
 	}
+	handler := api.NewHandler(deps)
+	if d.Config.Pprof {
+		handler = withPprof(handler)
+	}
 	d.http = &http.Server{
-		Handler:           api.NewHandler(deps),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {
@@ -229,6 +234,18 @@ func (d *Daemon) startHTTP() error {
 		}
 	}()
 	return nil
+}
+
+// withPprof serves Go's profiler under /debug/pprof/ next to the node's own paths.
+func withPprof(next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", next)
+	return mux
 }
 
 // HTTPAddress returns host:port of the HTTP server, or "" when it has none.
