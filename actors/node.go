@@ -130,6 +130,7 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		return NewSlogLogger(log.With().Str("component", "protoactor").Logger())
 	}))
 	reg := inspect.NewRegistry()
+	reg.Dispatcher = newReusingDispatcher(300, 5*time.Second) // 300: protoactor's default batch
 	metrics := NewMetrics(deps.Registerer)
 	metrics.Info.WithLabelValues(deps.Host.ID().String(), cfg.Version, string(cfg.Role)).Set(1)
 	n := &Node{

@@ -27,6 +27,8 @@ type Registry struct {
 	// pending holds what Props knows about an actor until its parent spawns it.
 	pending map[*actor.Props]*pendingActor
 	now     func() time.Time
+	// Dispatcher, when set before the first spawn, runs every actor's mailbox.
+	Dispatcher actor.Dispatcher
 }
 
 // NewRegistry returns an empty registry.
@@ -69,6 +71,9 @@ func (r *Registry) Props(kind string, producer actor.Producer, opts ...actor.Pro
 		actor.WithSpawnMiddleware(r.spawnMiddleware),
 		actor.WithReceiverMiddleware(r.receiverMiddleware(p.self)),
 	)
+	if r.Dispatcher != nil {
+		opts = append(opts, actor.WithDispatcher(r.Dispatcher))
+	}
 	props := actor.PropsFromProducer(producer, opts...)
 	r.mu.Lock()
 	r.pending[props] = p
