@@ -93,7 +93,8 @@ func (h *Host) handleStream(s network.Stream) {
 // without one.
 func readMessage(r io.Reader, limit int) ([]byte, error) {
 	lr := io.LimitReader(r, int64(limit)+1)
-	chunk := make([]byte, min(limit+1, 32<<10))
+	// Most messages are a few hundred bytes: a small chunk keeps the garbage per message small.
+	chunk := make([]byte, min(limit+1, 2<<10))
 	var buf []byte
 	for {
 		n, err := lr.Read(chunk)
