@@ -222,3 +222,16 @@ func TestExecute_CrashedRequestSupervisorAnswersOnceAndIsGone(t *testing.T) {
 		t.Fatalf("roll calls published went from %v to %v: the request ran again", published, again)
 	}
 }
+
+func TestExecute_ConsensusRequestsAreRefusedUntilClustersExist(t *testing.T) {
+	net := actortest.NewNetwork(t, actortest.NetworkConfig{})
+	req := helloRequest(1)
+	req.Config.ConsensusAlgorithm = "raft"
+	resp := execute(t, net.Head, req)
+	if resp.Code != messages.CodeNotImplemented || !strings.Contains(resp.Message, "raft") {
+		t.Fatalf("want 501 naming raft, got %+v", resp)
+	}
+	if _, ok := net.Head.Node.Result(resp.RequestID); ok {
+		t.Fatal("a request without results is not kept for lookups")
+	}
+}

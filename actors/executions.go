@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -186,6 +187,13 @@ func (s *requestSupervisor) Receive(ctx actor.Context) {
 			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeInvalid, Message: err.Error()})
 			return
 		}
+		if c, _ := s.req.Request.Config.Consensus(); c != messages.ConsensusNone {
+			// Until this head can form clusters, a consensus request could only come back as
+			// every worker's "500"; say so instead.
+			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeNotImplemented,
+				Message: fmt.Sprintf("%s consensus is not supported by this head yet", c)})
+			return
+		}
 		s.m, effects = execution.Start(p, now)
 	case *actor.Stopping:
 		if !s.finished {
@@ -282,7 +290,9 @@ func (s *requestSupervisor) finish(ctx actor.Context, resp messages.MsgExecuteRe
 	if s.cancel != nil {
 		s.cancel()
 	}
-	s.cfg.Results.Put(s.req.RequestID, resp.Results)
+	if len(resp.Results) > 0 {
+		s.cfg.Results.Put(s.req.RequestID, resp.Results) // nothing to look up otherwise: 404
+	}
 	ev := s.log.Debug()
 	if resp.Code != messages.CodeOK {
 		ev = s.log.Info().Str("message", resp.Message)

@@ -125,6 +125,9 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 	if deps.Host == nil {
 		return nil, errors.New("node: no libp2p host")
 	}
+	if cfg.Role == RoleWorker && (deps.Store == nil || deps.Functions == nil || deps.Runner == nil) {
+		return nil, errors.New("node: a worker needs a function store and an executor")
+	}
 	log := deps.Log.With().Str("role", string(cfg.Role)).Logger()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return NewSlogLogger(log.With().Str("component", "protoactor").Logger())
@@ -143,9 +146,6 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		results: NewResultCache(cfg.ResultCacheSize),
 		host:    deps.Host,
 		log:     log,
-	}
-	if cfg.Role == RoleWorker && (deps.Store == nil || deps.Functions == nil || deps.Runner == nil) {
-		return nil, errors.New("node: a worker needs a function store and an executor")
 	}
 
 	topics := withDefaultTopic(cfg.Topics)

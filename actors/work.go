@@ -190,8 +190,11 @@ func (w *Work) finished(ctx actor.Context, who *actor.PID) {
 	}
 }
 
+// reply refuses m with code. The refusal carries a result keyed by this worker, as every
+// non-204 answer does (spec §4.5), so a head knows at once this worker will not run it.
 func (w *Work) reply(to peer.ID, m messages.MsgExecute, code messages.Code, msg string) {
 	resp := m.Response(code)
+	resp.Results = messages.ResultMap{w.cfg.Self: {ExecutionResult: messages.ExecutionResult{Code: code}}}
 	resp.Message = msg
 	w.cfg.Outbox.Send(to, resp, nil)
 }

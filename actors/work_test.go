@@ -130,7 +130,8 @@ func TestWork_RunsWithinConcurrencyQueuesThenRefuses(t *testing.T) {
 		f.execute("c", "fn") // refused
 		to, msg := f.sent(t)
 		resp := msg.(messages.MsgExecuteResponse)
-		if to != head || resp.RequestID != "c" || resp.Code != messages.CodeNotAvailable || resp.Message == "" {
+		if to != head || resp.RequestID != "c" || resp.Code != messages.CodeNotAvailable || resp.Message == "" ||
+			resp.Results[self].Code != messages.CodeNotAvailable {
 			t.Fatalf("refusal %+v to %s", resp, to)
 		}
 		synctest.Wait()
@@ -165,7 +166,8 @@ func TestWork_ExecuteRules(t *testing.T) {
 		f.nothingSent(t)
 		f.execute("x", "missing")
 		_, msg := f.sent(t)
-		if r := msg.(messages.MsgExecuteResponse); r.Code != messages.CodeNotFound || r.RequestID != "x" {
+		if r := msg.(messages.MsgExecuteResponse); r.Code != messages.CodeNotFound || r.RequestID != "x" ||
+			r.Results[self].Code != messages.CodeNotFound {
 			t.Fatalf("not installed: %+v", r)
 		}
 		f.sys.Send(f.work, &actors.Delivery{Pipeline: actors.Pipeline{Direct: true}, From: head, Author: head,
