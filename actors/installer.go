@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -69,12 +70,16 @@ type Installer struct {
 	timers   *scheduler.TimerScheduler
 	stopSync scheduler.CancelFunc
 	syncing  bool
+	// running counts downloads and syncs in flight, so that stopping waits for them and the
+	// store is not closed under a half-written install.
+	running sync.WaitGroup
 }
 
 type installJob struct {
 	manifestURL string
 	attempt     int
 	waiters     []installWaiter
+	retry       scheduler.CancelFunc // the pending retry, if any
 }
 
 // installWaiter is one party waiting for an install: an actor, or a wire request.
@@ -84,13 +89,19 @@ type installWaiter struct {
 }
 
 type (
+	// installDone and installRetry name their job: after a restart, messages of the previous
+	// incarnation's jobs still arrive, and must not settle a new job for the same CID.
 	installDone struct {
 		cid string
+		job *installJob
 		err error
 	}
-	installRetry struct{ cid string }
-	syncTick     struct{}
-	syncDone     struct {
+	installRetry struct {
+		cid string
+		job *installJob
+	}
+	syncTick struct{}
+	syncDone struct {
 		report fstore.SyncReport
 		err    error
 	}
@@ -119,7 +130,8 @@ func (in *Installer) Receive(ctx actor.Context) {
 	case installDone:
 		in.done(ctx, m)
 	case installRetry:
-		if job, ok := in.jobs[m.cid]; ok {
+		if job, ok := in.jobs[m.cid]; ok && job == m.job {
+			job.retry = nil
 			in.attempt(ctx, m.cid, job)
 		}
 	case syncTick:
@@ -159,7 +171,11 @@ func (in *Installer) stop(ctx actor.Context) {
 	if in.cancel != nil {
 		in.cancel()
 	}
+	waitAtMost(&in.running, 5*time.Second)
 	for cid, job := range in.jobs {
+		if job.retry != nil {
+			job.retry()
+		}
 		for _, w := range job.waiters {
 			if w.pid != nil {
 				// Waiters hear that the installer went away rather than waiting forever.
@@ -220,24 +236,26 @@ func (in *Installer) attempt(ctx actor.Context, cid string, job *installJob) {
 	self, root, store := ctx.Self(), ctx.ActorSystem().Root, in.cfg.Store
 	parent, timeout, url := in.ctx, in.cfg.InstallTimeout, job.manifestURL
 	in.cfg.Log.Debug().Str("function", cid).Int("attempt", job.attempt).Msg("installing")
+	in.running.Add(1)
 	go func() {
+		defer in.running.Done()
 		actx, cancel := context.WithTimeout(parent, timeout)
 		defer cancel()
 		_, err := store.Install(actx, url, cid)
-		root.Send(self, installDone{cid: cid, err: err})
+		root.Send(self, installDone{cid: cid, job: job, err: err})
 	}()
 }
 
 func (in *Installer) done(ctx actor.Context, m installDone) {
 	job, ok := in.jobs[m.cid]
-	if !ok {
+	if !ok || job != m.job {
 		return
 	}
 	if m.err != nil && fstore.IsTransient(m.err) && job.attempt < in.cfg.MaxAttempts {
 		wait := retryDelay(in.cfg.RetryInitial, in.cfg.RetryMax, job.attempt)
 		in.cfg.Log.Warn().Err(m.err).Str("function", m.cid).Int("attempt", job.attempt).Dur("retry_in", wait).
 			Msg("install failed; will retry")
-		in.timers.SendOnce(wait, ctx.Self(), installRetry{cid: m.cid})
+		job.retry = in.timers.SendOnce(wait, ctx.Self(), installRetry{cid: m.cid, job: job})
 		return
 	}
 	delete(in.jobs, m.cid)
@@ -266,7 +284,9 @@ func (in *Installer) sync(ctx actor.Context) {
 	}
 	in.syncing = true
 	self, root, store, parent := ctx.Self(), ctx.ActorSystem().Root, in.cfg.Store, in.ctx
+	in.running.Add(1)
 	go func() {
+		defer in.running.Done()
 		report, err := store.Sync(parent)
 		root.Send(self, syncDone{report: report, err: err})
 	}()
@@ -282,4 +302,16 @@ func retryDelay(initial, max time.Duration, n int) time.Duration {
 		d = max
 	}
 	return d
+}
+
+// waitAtMost waits for wg, giving up after d.
+func waitAtMost(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
 }

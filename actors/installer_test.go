@@ -17,11 +17,13 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"go.etcd.io/bbolt"
 
 	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/actortest"
+	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/messages"
 )
@@ -232,6 +234,46 @@ func TestInstaller_AnswersThePublisherNotTheForwarder(t *testing.T) {
 			}
 		case <-time.After(time.Minute):
 			t.Fatal("no install response")
+		}
+	})
+}
+
+// After a restart, the outcome of the previous incarnation's download must not settle a new
+// job for the same CID.
+func TestInstaller_RestartDoesNotMixUpJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFunctionServer(t)
+		srv.release = make(chan struct{})
+		store, _ := newStore(t, srv, t.TempDir())
+		sys := actortest.NewSystem(t)
+		sys.Spawn(t, "node", "node", func() actor.Actor {
+			return actor.ReceiveFunc(func(ctx actor.Context) {
+				if _, ok := ctx.Message().(*actor.Started); ok {
+					_, _ = ctx.SpawnNamed(sys.Registry.Props("installer", actors.NewInstaller(installerConfig(store))), "installer")
+				}
+			})
+		}, actor.WithSupervisor(actors.NewOneForOneBackoff(actors.DefaultBackoff())))
+		installer := actor.NewPID(sys.Address(), "node/installer")
+		probe := sys.NewProbe(t, "asker")
+		sys.WaitActor(t, "node/installer", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
+
+		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
+		synctest.Wait() // the first download is stuck on the server
+		sys.Send(installer, inspect.Crash("injected"))
+		if r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute); r.Err == nil {
+			t.Fatalf("the waiter of the crashed incarnation was told it succeeded: %+v", r)
+		}
+		sys.WaitActor(t, "node/installer", func(a inspect.ActorInfo) bool {
+			return a.Restarts == 1 && a.State == inspect.StateRunning
+		}, time.Minute)
+		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
+		synctest.Wait()
+		close(srv.release)
+		if r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute); r.Err != nil {
+			t.Fatalf("the new job failed: %v", r.Err)
+		}
+		if !store.IsInstalled(helloCID) {
+			t.Fatal("not installed")
 		}
 	})
 }
