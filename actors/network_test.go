@@ -138,3 +138,29 @@ func TestNetwork_RestartedWorkerFindsTheHeadFromSavedPeers(t *testing.T) {
 		t.Fatal("restarted worker did not dial the head back from its saved peers")
 	}
 }
+
+// A child that fails more often than its backoff allows is stopped; the root then restarts and
+// rebuilds the whole tree rather than running on without it.
+func TestNetwork_ChildStoppedForGoodRestartsTheRoot(t *testing.T) {
+	net := actortest.NewNetwork(t, actortest.NetworkConfig{Workers: 1,
+		Backoff: &actors.BackoffConfig{MaxRestarts: 1, Window: time.Minute}})
+	head, worker := net.Head, net.Workers[0]
+	head.Node.Send(head.Node.Child("router"), inspect.Crash("first"))
+	if !actortest.Eventually(10*time.Second, func() bool {
+		a, ok := head.Node.Inspect().Find("node/router")
+		return ok && a.Restarts == 1 && a.State == inspect.StateRunning
+	}) {
+		t.Fatal("router not restarted after the first panic")
+	}
+	head.Node.Send(head.Node.Child("router"), inspect.Crash("second"))
+	if !actortest.Eventually(10*time.Second, func() bool {
+		root, ok := head.Node.Inspect().Find("node")
+		router, rok := head.Node.Inspect().Find("node/router")
+		return ok && root.Restarts == 1 && rok && router.Restarts == 0 && router.State == inspect.StateRunning
+	}) {
+		root, _ := head.Node.Inspect().Find("node")
+		t.Fatalf("root after a child stopped for good: %+v", root)
+	}
+	send(t, worker, head, []byte(`{"code":"202","message":"installed","cid":"bafy","type":"MsgInstallFunctionResponse"}`))
+	waitCounter(t, "processed after the rebuild", head.Node.Metrics().MessagesProcessed.WithLabelValues(messages.TypeInstallFunctionResponse), 1)
+}

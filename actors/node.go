@@ -257,12 +257,25 @@ type nodeRoot struct {
 	host   *p2p.Host
 	topics []string
 	owners []childSpec
+	// stopping: children end because the root itself is stopping or restarting.
+	stopping bool
 }
 
 func (r *nodeRoot) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		r.stopping = false
 		r.spawnChildren(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		r.stopping = true
+	case *actor.Terminated:
+		if !r.stopping {
+			// A child failed more often than its backoff allows and was stopped for good. A
+			// node without its router or a listener looks alive but hears nothing, so the
+			// failure goes up: the root restarts and rebuilds every child.
+			r.node.log.Error().Str("actor", m.Who.Id).Msg("child stopped for good; restarting the node's actors")
+			panic(fmt.Errorf("child %s stopped for good", m.Who.Id))
+		}
 	case *ready:
 		ctx.Respond(true) // Started ran first, so every child exists
 	}

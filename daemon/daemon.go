@@ -49,6 +49,8 @@ type Options struct {
 	Version string
 	// WrapRunner, when set, wraps a worker's executor: the hook for fault-injection tests.
 	WrapRunner func(actors.FunctionRunner) actors.FunctionRunner
+	// Backoff, when set, replaces how the node restarts failed actors (tests use a short one).
+	Backoff *actors.BackoffConfig
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -91,7 +93,11 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 			deps.Runner = opts.WrapRunner(d.executor)
 		}
 	}
-	if d.Node, err = actors.Start(nodeConfig(cfg, opts.Version), deps); err != nil {
+	nodeCfg := nodeConfig(cfg, opts.Version)
+	if opts.Backoff != nil {
+		nodeCfg.Backoff = *opts.Backoff
+	}
+	if d.Node, err = actors.Start(nodeCfg, deps); err != nil {
 		return nil, err
 	}
 	// Subscriptions exist before we connect, so no early message is missed (spec §1.4 order).

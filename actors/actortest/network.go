@@ -23,6 +23,8 @@ type NetworkConfig struct {
 	Configure func(index int, cfg *config.Config)
 	// LogLevel of the nodes' logs, written through t.Log (default warn).
 	LogLevel zerolog.Level
+	// Backoff replaces how every node restarts failed actors; nil keeps the default.
+	Backoff *actors.BackoffConfig
 	// WrapRunner wraps worker index's executor (fault injection); nil keeps it.
 	WrapRunner func(index int, r actors.FunctionRunner) actors.FunctionRunner
 }
@@ -103,7 +105,7 @@ func (n *Network) startNode(cfg config.Config, key crypto.PrivKey, bootNodes []s
 	log := zerolog.New(zerolog.NewTestWriter(n.t)).Level(n.cfg.LogLevel).With().Timestamp().Logger()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := daemon.Options{Key: key, Log: log, Version: "test"}
+	opts := daemon.Options{Key: key, Log: log, Version: "test", Backoff: n.cfg.Backoff}
 	if n.cfg.WrapRunner != nil && index > 0 {
 		opts.WrapRunner = func(r actors.FunctionRunner) actors.FunctionRunner { return n.cfg.WrapRunner(index, r) }
 	}
