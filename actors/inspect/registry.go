@@ -103,13 +103,18 @@ func (r *Registry) spawnMiddleware(next actor.SpawnFunc) actor.SpawnFunc {
 		e.state.Store(StateStarting)
 		e.behaviour.Store("")
 		e.lastError.Store("")
-		p.self.Store(e)
 		r.mu.Lock()
+		if _, taken := r.entries[id]; taken {
+			// The spawn will fail (the name exists); the live actor keeps its entry.
+			r.mu.Unlock()
+			return next(system, id, props, parent)
+		}
 		r.entries[id] = e
 		r.mu.Unlock()
+		p.self.Store(e)
 		pid, err := next(system, id, props, parent)
 		if err != nil {
-			r.remove(id)
+			r.remove(e)
 		}
 		return pid, err
 	}
@@ -133,7 +138,7 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 			case *actor.Stopping:
 				e.state.Store(StateStopping)
 			case *actor.Stopped:
-				defer r.remove(e.id)
+				defer r.remove(e)
 			case *crash:
 				e.handled.Add(1)
 				m := env.Message.(*crash)
@@ -153,9 +158,12 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 	}
 }
 
-func (r *Registry) remove(id string) {
+// remove forgets e, unless its ID already names a newer actor.
+func (r *Registry) remove(e *entry) {
 	r.mu.Lock()
-	delete(r.entries, id)
+	if r.entries[e.id] == e {
+		delete(r.entries, e.id)
+	}
 	r.mu.Unlock()
 }
 

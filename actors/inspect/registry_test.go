@@ -85,3 +85,19 @@ func TestRegistry_StoppedActorsLeaveTheTree(t *testing.T) {
 		}
 	})
 }
+
+func TestRegistry_FailedSpawnUnderATakenNameKeepsTheLiveEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := actortest.NewSystem(t)
+		sys.Spawn(t, "taken", "first", func() actor.Actor { return actor.ReceiveFunc(func(actor.Context) {}) })
+		sys.WaitActor(t, "taken", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
+		if _, err := sys.Root.SpawnNamed(sys.Registry.Props("second", func() actor.Actor {
+			return actor.ReceiveFunc(func(actor.Context) {})
+		}), "taken"); err == nil {
+			t.Fatal("spawn under a taken name succeeded")
+		}
+		if a, ok := sys.Registry.Find("taken"); !ok || a.Kind != "first" {
+			t.Fatalf("live actor's entry after the failed spawn: %+v %v", a, ok)
+		}
+	})
+}
