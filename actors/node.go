@@ -231,6 +231,7 @@ func (n *Node) shutdown() {
 	if err := n.root.StopFuture(n.pid).Wait(); err != nil {
 		n.log.Warn().Err(err).Msg("stop node root")
 	}
+	n.outbox.Drain(2 * time.Second)
 	n.system.Shutdown()
 }
 

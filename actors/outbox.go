@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -22,7 +23,8 @@ type Network interface {
 // Outbox encodes wire messages and hands them to the network off the calling actor's
 // goroutine, because a send may dial and a dial may take seconds.
 type Outbox struct {
-	net     Network
+	inFlight sync.WaitGroup
+	net      Network
 	timeout time.Duration
 	metrics *Metrics
 	log     zerolog.Logger
@@ -40,7 +42,9 @@ func (o *Outbox) Send(to peer.ID, msg messages.Message, done func(error)) {
 		o.finish(done, err, msg, to.String())
 		return
 	}
+	o.inFlight.Add(1)
 	go func() {
+		defer o.inFlight.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		defer cancel()
 		err := o.net.Send(ctx, to, data)
@@ -58,7 +62,9 @@ func (o *Outbox) Publish(topic string, msg messages.Message, done func(error)) {
 		o.finish(done, err, msg, topic)
 		return
 	}
+	o.inFlight.Add(1)
 	go func() {
+		defer o.inFlight.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		defer cancel()
 		err := o.net.Publish(ctx, topic, data)
@@ -68,6 +74,10 @@ func (o *Outbox) Publish(topic string, msg messages.Message, done func(error)) {
 		o.finish(done, err, msg, topic)
 	}()
 }
+
+// Drain waits up to d for the sends in flight, so that the last answers of a stopping node
+// (requests cut short) leave before the host closes.
+func (o *Outbox) Drain(d time.Duration) { waitAtMost(&o.inFlight, d) }
 
 func (o *Outbox) finish(done func(error), err error, msg messages.Message, target string) {
 	if err != nil {
