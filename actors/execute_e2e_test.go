@@ -165,7 +165,7 @@ func TestExecute_WorkerKilledAfterAcceptingGives206WithTheOthers(t *testing.T) {
 	go func() {
 		select {
 		case <-stuck.started:
-			net.Workers[1].Stop() // the worker dies mid-execution
+			_ = net.Workers[1].Host.Close() // the worker dies mid-execution: gone from the network, no goodbye
 		case <-time.After(time.Minute):
 		}
 	}()

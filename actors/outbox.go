@@ -25,9 +25,9 @@ type Network interface {
 type Outbox struct {
 	inFlight sync.WaitGroup
 	net      Network
-	timeout time.Duration
-	metrics *Metrics
-	log     zerolog.Logger
+	timeout  time.Duration
+	metrics  *Metrics
+	log      zerolog.Logger
 }
 
 // NewOutbox returns an outbox whose sends give up after timeout.
