@@ -53,7 +53,7 @@ func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
 		Owners: map[string]*actor.PID{messages.TypeRollCall: owner}, Metrics: metrics, Log: zerolog.Nop(),
 	})), "router")
 	listener, _ := root.SpawnNamed(reg.Props("topic-listener", actors.NewTopicListener(actors.TopicListenerConfig{
-		Host: host, Topic: p2p.DefaultTopic, Router: router, Metrics: metrics, Log: zerolog.Nop(),
+		Host: host, Topic: p2p.DefaultTopic, InFlight: 1024, Router: router, Metrics: metrics, Log: zerolog.Nop(),
 	})), "topics/"+p2p.DefaultTopic)
 
 	data := []byte(`{"origin":"12D3KooWH9GerdSEroL2nqjpd2GuE5dwmqNi7uHX7FoywBdKcP4q","function_id":"bafybeia24v4czavtpjv2co3j54o4a5ztduqcpyyinerjgncx7s2s22s7ea","request_id":"b6fbbc5e-1d16-4ea9-b557-51f4a6ab565c","consensus":0,"type":"MsgRollCall"}`)

@@ -12,6 +12,9 @@ type Inbound struct {
 	From     peer.ID // the stream peer, or the gossipsub neighbour that forwarded the message
 	Author   peer.ID // the publisher of a pubsub message; equals From for direct messages
 	Data     []byte
+	// Done, when set, is called once the router is through with the message: it frees the
+	// listener's slot (see TopicListener).
+	Done func()
 }
 
 // Delivery is a decoded, admitted wire message on its way to the actor that owns its type.

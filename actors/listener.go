@@ -13,11 +13,13 @@ import (
 
 // TopicListenerConfig configures one topic listener.
 type TopicListenerConfig struct {
-	Host    *p2p.Host
-	Topic   string
-	Router  *actor.PID
-	Metrics *Metrics
-	Log     zerolog.Logger
+	Host  *p2p.Host
+	Topic string
+	// InFlight bounds the messages of this topic between the pump and the router (≥ 1).
+	InFlight int
+	Router   *actor.PID
+	Metrics  *Metrics
+	Log      zerolog.Logger
 }
 
 // TopicListener pumps one gossipsub subscription into actor messages for the router. Its pump
@@ -58,6 +60,7 @@ func (l *TopicListener) Receive(ctx actor.Context) {
 func (l *TopicListener) pump(ctx context.Context, sub *p2p.Subscription, root *actor.RootContext, self *actor.PID) {
 	defer close(l.done)
 	defer sub.Cancel()
+	slots := make(chan struct{}, l.cfg.InFlight)
 	for {
 		msg, err := sub.Next(ctx)
 		if err != nil {
@@ -66,7 +69,16 @@ func (l *TopicListener) pump(ctx context.Context, sub *p2p.Subscription, root *a
 			}
 			return
 		}
-		root.Send(self, &Inbound{Pipeline: Pipeline{Topic: msg.Topic}, From: msg.From, Author: msg.Author, Data: msg.Data})
+		// Bounded like the original's per-message semaphore: when the router falls behind, the
+		// pump waits and gossipsub's own bounded buffer takes the overflow (and drops), instead
+		// of mailboxes growing without end.
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		root.Send(self, &Inbound{Pipeline: Pipeline{Topic: msg.Topic}, From: msg.From, Author: msg.Author, Data: msg.Data,
+			Done: func() { <-slots }})
 	}
 }
 

@@ -211,6 +211,9 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 	return n, nil
 }
 
+// topicInFlight bounds each topic's messages waiting for the router.
+const topicInFlight = 1024
+
 // ready asks an actor to answer once it has started.
 type ready struct{}
 
@@ -303,7 +306,7 @@ func (r *nodeRoot) spawnChildren(ctx actor.Context) {
 	}))
 	for _, t := range r.topics {
 		r.spawn(ctx, "topics/"+t, "topic-listener", NewTopicListener(TopicListenerConfig{
-			Host: r.host, Topic: t, Router: router, Metrics: n.metrics, Log: n.log,
+			Host: r.host, Topic: t, InFlight: topicInFlight, Router: router, Metrics: n.metrics, Log: n.log,
 		}))
 	}
 }

@@ -40,6 +40,9 @@ func (r *Router) Receive(ctx actor.Context) {
 }
 
 func (r *Router) route(ctx actor.Context, in *Inbound) {
+	if in.Done != nil {
+		defer in.Done()
+	}
 	if r.cfg.MaxMessageBytes > 0 && len(in.Data) > r.cfg.MaxMessageBytes {
 		r.drop(in, "", DropTooLarge, messages.ErrTooLarge)
 		return
