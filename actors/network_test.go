@@ -3,6 +3,7 @@ package actors_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -163,4 +164,19 @@ func TestNetwork_ChildStoppedForGoodRestartsTheRoot(t *testing.T) {
 	}
 	send(t, worker, head, []byte(`{"code":"202","message":"installed","cid":"bafy","type":"MsgInstallFunctionResponse"}`))
 	waitCounter(t, "processed after the rebuild", head.Node.Metrics().MessagesProcessed.WithLabelValues(messages.TypeInstallFunctionResponse), 1)
+}
+
+// A root that keeps failing is given up on; the node says so, so its daemon can exit instead of
+// running without actors.
+func TestNetwork_RootFailingTooOftenIsReported(t *testing.T) {
+	net := actortest.NewNetwork(t, actortest.NetworkConfig{})
+	head := net.Head
+	for i := range 11 { // protoactor's default for a root: 10 restarts within 10 s
+		head.Node.Send(head.Node.PID("node"), inspect.Crash(fmt.Sprintf("crash %d", i)))
+	}
+	select {
+	case <-head.Node.Failed():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node did not report its failure")
+	}
 }

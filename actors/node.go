@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -105,6 +106,9 @@ type Node struct {
 	pid     *actor.PID
 	log     zerolog.Logger
 	stop    sync.Once
+	// failed is closed when the root stops without being asked to: its own supervisor gave up.
+	failed        chan struct{}
+	stopRequested atomic.Bool
 }
 
 // childSpec is one child of the node root, and the wire message types it owns.
@@ -144,6 +148,7 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		metrics: metrics,
 		outbox:  NewOutbox(deps.Host, cfg.SendTimeout, metrics, log),
 		results: NewResultCache(cfg.ResultCacheSize),
+		failed:  make(chan struct{}),
 		host:    deps.Host,
 		log:     log,
 	}
@@ -231,12 +236,17 @@ func withDefaultTopic(topics []string) []string {
 func (n *Node) Stop() { n.stop.Do(n.shutdown) }
 
 func (n *Node) shutdown() {
+	n.stopRequested.Store(true)
 	if err := n.root.StopFuture(n.pid).Wait(); err != nil {
 		n.log.Warn().Err(err).Msg("stop node root")
 	}
 	n.outbox.Drain(2 * time.Second)
 	n.system.Shutdown()
 }
+
+// Failed is closed if the node's actors stopped on their own: the root failed more often than
+// its supervisor allows. A daemon should then exit rather than run without a node.
+func (n *Node) Failed() <-chan struct{} { return n.failed }
 
 // Inspect returns the registry that knows the node's live supervision tree.
 func (n *Node) Inspect() *inspect.Registry { return n.inspect }
@@ -272,6 +282,11 @@ func (r *nodeRoot) Receive(ctx actor.Context) {
 		r.spawnChildren(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		r.stopping = true
+	case *actor.Stopped:
+		if !r.node.stopRequested.Load() {
+			r.node.log.Error().Msg("the node's actors stopped: the root failed too often")
+			close(r.node.failed)
+		}
 	case *actor.Terminated:
 		if !r.stopping {
 			// A child failed more often than its backoff allows and was stopped for good. A

@@ -32,10 +32,15 @@ func runNode(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info().Msg("shutting down")
-	d.Stop()
-	return nil
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+		d.Stop()
+		return nil
+	case <-d.Node.Failed():
+		d.Stop()
+		return errors.New("the node's actors failed too often and stopped; see the log")
+	}
 }
 
 func newLogger(c config.Log, w io.Writer) zerolog.Logger {
