@@ -233,6 +233,9 @@ func (d *Daemon) startHTTP() error {
 	d.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,     // a request body trickled forever holds a connection
+		IdleTimeout:       2 * time.Minute, // keep-alive connections do not stay open for ever
+		// No WriteTimeout: an execute answers when the request is done, by its own deadlines.
 	}
 	go func() {
 		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -18,6 +18,9 @@ func runActors(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the node goes in --api)", fs.Arg(0))
+	}
 	url := strings.TrimRight(normalizeURL(*apiURL), "/") + "/debug/actors"
 	if !*asJSON {
 		url += "?format=text"

@@ -3,9 +3,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/spf13/pflag"
 )
 
 const usage = `b7s: a Blockless-compatible node built as a supervised actor system
@@ -55,6 +58,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "b7s: unknown command %q\n\n%s", args[0], usage)
 		return 2
+	}
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0 // the command printed its usage
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "b7s %s: %v\n", args[0], err)

@@ -34,6 +34,7 @@ func runNode(args []string, stderr io.Writer) error {
 	}
 	select {
 	case <-ctx.Done():
+		stop() // a second signal now ends the process, should shutdown hang
 		log.Info().Msg("shutting down")
 		d.Stop()
 		return nil
@@ -55,8 +56,13 @@ func newLogger(c config.Log, w io.Writer) zerolog.Logger {
 func runKeygen(args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("keygen", pflag.ContinueOnError)
 	out := fs.StringP("out", "o", ".", "directory to write the key files into")
+	// The original keyforge calls it --output.
+	fs.StringVar(out, "output", ".", "same as --out")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the directory goes in --out)", fs.Arg(0))
 	}
 	if err := os.MkdirAll(*out, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", *out, err)
