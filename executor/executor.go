@@ -162,7 +162,9 @@ func (e *Executor) compile(ctx context.Context, path string) (wazero.CompiledMod
 		_ = mod.Close(ctx)
 		return nil, 0, err
 	}
-	var minPages uint32
+	// The module compiled, so its memory section parses; a failure here leaves the
+	// exported memories' minimum as the check.
+	minPages, _ := declaredMinPages(bin)
 	for _, m := range mod.ExportedMemories() {
 		minPages = max(minPages, m.Min())
 	}
