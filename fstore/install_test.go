@@ -181,7 +181,7 @@ func TestFunctionPath_RefusesEscapes(t *testing.T) {
 			t.Errorf("FunctionPath(%q) err = %v, want ErrInvalidMethod", m, err)
 		}
 	}
-	for _, c := range []string{"", ".tmp", "../x", "a/b", ".archives"} {
+	for _, c := range []string{"", ".tmp", "../x", "a/b", ".archives", "t" /* the executor's folder */} {
 		if _, err := e.store.FunctionPath(c, "hello.wasm"); !errors.Is(err, ErrInvalidCID) {
 			t.Errorf("FunctionPath(cid %q) err = %v, want ErrInvalidCID", c, err)
 		}

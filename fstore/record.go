@@ -42,8 +42,12 @@ type Record struct {
 // the REST install by uri uses. It never starts with a dot and never holds a separator.
 var validCID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$`)
 
+// reservedNames are folders the node keeps in the workspace for itself: the executor's
+// per-execution roots live under "t". Names starting with a dot cannot be CIDs anyway.
+var reservedNames = map[string]bool{"t": true}
+
 func checkCID(cid string) error {
-	if !validCID.MatchString(cid) {
+	if !validCID.MatchString(cid) || reservedNames[cid] {
 		return fmt.Errorf("%w: %q", ErrInvalidCID, cid)
 	}
 	return nil

@@ -61,6 +61,7 @@ func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unp
 	tr := tar.NewReader(stream)
 
 	var symlinks []string
+	targets := make(map[string]string) // symlink -> target, for the check that does not depend on where the folder is
 	for {
 		if err := ctx.Err(); err != nil {
 			return st, fmt.Errorf("unpack: %w", err)
@@ -120,6 +121,7 @@ func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unp
 				return st, fmt.Errorf("unpack %q: %w", hdr.Name, fsErr(err))
 			}
 			symlinks = append(symlinks, name)
+			targets[name] = hdr.Linkname
 		case tar.TypeLink:
 			target, err := entryName(hdr.Linkname)
 			if err != nil || target == "." {
@@ -141,7 +143,47 @@ func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unp
 	if err := checkSymlinksResolveInside(dir, symlinks); err != nil {
 		return st, fmt.Errorf("unpack: %w", err)
 	}
+	for _, l := range symlinks {
+		if !staysInside(targets, l) {
+			return st, fmt.Errorf("unpack: %w: symlink %q climbs out of the function folder through other links", ErrUnsafeArchive, l)
+		}
+	}
 	return st, nil
+}
+
+// staysInside resolves the path name inside the folder by the archive's own symlinks, one part at
+// a time, as the kernel would, and reports whether it ever climbs above the folder. Unlike
+// resolving on disk it does not depend on where the folder is: the tree is checked in a
+// temporary folder and then moved, and "d -> ., e -> d/../x" looks inside in one place and
+// points next to the function in the other.
+func staysInside(links map[string]string, name string) bool {
+	parts := strings.Split(name, "/")
+	var at []string // the resolved path so far, from the folder's root
+	for hops := 0; len(parts) > 0; {
+		p := parts[0]
+		parts = parts[1:]
+		switch p {
+		case "", ".":
+			continue
+		case "..":
+			if len(at) == 0 {
+				return false
+			}
+			at = at[:len(at)-1]
+			continue
+		}
+		at = append(at, p)
+		target, isLink := links[strings.Join(at, "/")]
+		if !isLink {
+			continue
+		}
+		if hops++; hops > 40 || strings.HasPrefix(target, "/") {
+			return false // a loop, or absolute
+		}
+		at = at[:len(at)-1] // the link is replaced by its target, read from the link's folder
+		parts = append(strings.Split(target, "/"), parts...)
+	}
+	return true
 }
 
 // entryName cleans an archive path; it must be relative and stay inside the folder.
