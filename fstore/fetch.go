@@ -2,9 +2,12 @@ package fstore
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -57,7 +60,31 @@ func (g *idleGuard) explain(op string, err error) error {
 		}
 		return fmt.Errorf("%s: %w", op, cause)
 	}
-	return fmt.Errorf("%s: %w", op, &transientError{err: err})
+	if looksTransient(err) {
+		return fmt.Errorf("%s: %w", op, &transientError{err: err})
+	}
+	// A bad certificate, a redirect loop or an unsupported scheme fails the same way next time.
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// looksTransient says whether a transfer error is the network's passing trouble (a connection
+// refused, reset or cut short, a timeout) rather than something a retry cannot fix.
+func looksTransient(err error) bool {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true // the body was cut short
+	}
+	var tlsErr *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	if errors.As(err, &tlsErr) || errors.As(err, &unknownAuthority) || errors.As(err, &hostname) {
+		return false
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return true // dial, read or write on the connection failed
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
 }
 
 // progressReader reports progress on every successful read.
