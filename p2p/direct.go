@@ -67,7 +67,20 @@ func (h *Host) handleStream(s network.Stream) {
 	h.directMu.RUnlock()
 
 	_ = s.SetReadDeadline(time.Now().Add(h.cfg.DirectReadTimeout))
-	data, err := readMessage(s, h.cfg.MaxDirectMessageBytes)
+	// What is buffered counts against the stream's resource scope, so the per-peer and
+	// per-protocol memory limits bound how much half-sent messages can hold, not only their count.
+	reserved := 0
+	reserve := func(total int) error {
+		if total <= reserved {
+			return nil
+		}
+		if err := s.Scope().ReserveMemory(total-reserved, network.ReservationPriorityMedium); err != nil {
+			return fmt.Errorf("reserve memory for a direct message: %w", err)
+		}
+		reserved = total
+		return nil
+	}
+	data, err := readMessage(s, h.cfg.MaxDirectMessageBytes, reserve)
 	if err != nil {
 		_ = s.Reset()
 		h.log.Debug().Err(err).Str("peer", from.String()).Msg("direct message rejected")
@@ -91,7 +104,8 @@ func (h *Host) handleStream(s network.Stream) {
 // readMessage reads up to the first '\n' or EOF. It stops reading at the
 // newline, and fails with ErrMessageTooLarge once more than limit bytes came
 // without one.
-func readMessage(r io.Reader, limit int) ([]byte, error) {
+// reserve, when not nil, is told the buffer's size before it grows, and may refuse.
+func readMessage(r io.Reader, limit int, reserve func(total int) error) ([]byte, error) {
 	lr := io.LimitReader(r, int64(limit)+1)
 	// Most messages are a few hundred bytes: a small chunk keeps the garbage per message small.
 	chunk := make([]byte, min(limit+1, 2<<10))
@@ -105,6 +119,11 @@ func readMessage(r io.Reader, limit int) ([]byte, error) {
 					return nil, fmt.Errorf("%w: more than %d bytes", ErrMessageTooLarge, limit)
 				}
 				return buf, nil
+			}
+			if reserve != nil {
+				if err := reserve(len(buf) + n); err != nil {
+					return nil, err
+				}
 			}
 			buf = append(buf, chunk[:n]...)
 		}

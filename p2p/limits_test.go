@@ -1,7 +1,9 @@
 package p2p
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -61,4 +63,19 @@ func countStreams(h *Host, p peer.ID) int {
 		}
 	}
 	return n
+}
+
+func TestReadMessage_StopsWhenMemoryIsRefused(t *testing.T) {
+	refuse := func(total int) error {
+		if total > 10 {
+			return errors.New("no memory")
+		}
+		return nil
+	}
+	if _, err := readMessage(strings.NewReader(strings.Repeat("x", 100)), 1000, refuse); err == nil {
+		t.Fatal("read a message past what the memory reservation allowed")
+	}
+	if got, err := readMessage(strings.NewReader("short\n"), 1000, refuse); err != nil || string(got) != "short" {
+		t.Fatalf("short message: %q, %v", got, err)
+	}
 }
