@@ -37,29 +37,32 @@ func NewOutbox(net Network, timeout time.Duration, metrics *Metrics, log zerolog
 
 // Send delivers msg to peer to in the background; done (optional) gets the outcome.
 func (o *Outbox) Send(to peer.ID, msg messages.Message, done func(error)) {
-	data, err := messages.Encode(msg)
-	if err != nil {
-		o.finish(done, err, msg, to.String())
-		return
-	}
-	o.inFlight.Add(1)
-	go func() {
-		defer o.inFlight.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
-		defer cancel()
-		err := o.net.Send(ctx, to, data)
-		if err == nil {
-			o.metrics.MessagesSent.WithLabelValues(msg.Type()).Inc()
+	o.deliver(msg, to.String(), done, func(ctx context.Context, data []byte) error {
+		if err := o.net.Send(ctx, to, data); err != nil {
+			return err
 		}
-		o.finish(done, err, msg, to.String())
-	}()
+		o.metrics.MessagesSent.WithLabelValues(msg.Type()).Inc()
+		return nil
+	})
 }
 
 // Publish publishes msg on topic in the background; done (optional) gets the outcome.
 func (o *Outbox) Publish(topic string, msg messages.Message, done func(error)) {
+	o.deliver(msg, topic, done, func(ctx context.Context, data []byte) error {
+		if err := o.net.Publish(ctx, topic, data); err != nil {
+			return err
+		}
+		o.metrics.MessagesPublished.WithLabelValues(msg.Type(), topic).Inc()
+		return nil
+	})
+}
+
+// deliver encodes msg and runs transmit with it off the caller's goroutine, bounded by the
+// outbox's timeout and counted for Drain.
+func (o *Outbox) deliver(msg messages.Message, target string, done func(error), transmit func(context.Context, []byte) error) {
 	data, err := messages.Encode(msg)
 	if err != nil {
-		o.finish(done, err, msg, topic)
+		o.finish(done, err, msg, target)
 		return
 	}
 	o.inFlight.Add(1)
@@ -67,11 +70,7 @@ func (o *Outbox) Publish(topic string, msg messages.Message, done func(error)) {
 		defer o.inFlight.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		defer cancel()
-		err := o.net.Publish(ctx, topic, data)
-		if err == nil {
-			o.metrics.MessagesPublished.WithLabelValues(msg.Type(), topic).Inc()
-		}
-		o.finish(done, err, msg, topic)
+		o.finish(done, transmit(ctx, data), msg, target)
 	}()
 }
 
