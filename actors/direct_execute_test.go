@@ -8,26 +8,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/b7s-actor/b7s/messages"
-	"github.com/b7s-actor/b7s/p2p"
 )
 
 // A client that is not a node at all sends MsgExecute straight to the head, as b7s clients may,
 // and gets MsgExecuteResponse back with its own request_id (spec §4.2).
 func TestDirectExecute_HeadAnswersTheClientWithItsRequestID(t *testing.T) {
 	net := helloNetwork(t, 1, nil)
-	key, err := p2p.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := p2p.DefaultConfig()
-	cfg.Address = "127.0.0.1"
-	cfg.DisableDiscovery = true
-	cfg.BootNodes = []string{net.Head.Host.Addresses()[0]}
-	client, err := p2p.New(key, nil, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
+	client := newHost(t, net.Head.Host.Addresses()[0])
 	replies := make(chan []byte, 1)
 	client.SetDirectHandler(func(from peer.ID, data []byte) {
 		if from == net.Head.Host.ID() {
