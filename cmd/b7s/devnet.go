@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/b7s-actor/b7s/fstore/funcpack"
 )
 
 // devnetConfig is what `b7s devnet` runs: one head and Workers workers on 127.0.0.1.
@@ -116,7 +118,7 @@ func (d *devnet) run(ctx context.Context) (err error) {
 	if d.exe, err = os.Executable(); err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	pkg, err := packFunction(d.cfg.Wasm)
+	pkg, err := funcpack.PackFile(d.cfg.Wasm)
 	if err != nil {
 		return fmt.Errorf("%w (build it with `make examples`)", err)
 	}
@@ -126,7 +128,7 @@ func (d *devnet) run(ctx context.Context) (err error) {
 	if err := prepareDevnetDir(d.cfg.Dir); err != nil {
 		return err
 	}
-	srv, err := serveFunction(pkg)
+	srv, err := funcpack.Serve(pkg)
 	if err != nil {
 		return err
 	}
@@ -168,8 +170,8 @@ func (d *devnet) run(ctx context.Context) (err error) {
 		}
 		return err
 	}
-	installNote := installFunction(ctx, d.cfg.RestAPI, pkg.CID.String(), srv.ManifestURL)
-	if err := writeDevnetEnv(d.cfg, pkg, srv.ManifestURL); err != nil {
+	installNote := installFunction(ctx, d.cfg.RestAPI, pkg.CID.String(), srv.ManifestURL(pkg))
+	if err := writeDevnetEnv(d.cfg, pkg, srv.ManifestURL(pkg)); err != nil {
 		return err
 	}
 	d.printReady(pkg, srv, installNote)

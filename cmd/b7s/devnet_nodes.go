@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/b7s-actor/b7s/fstore/funcpack"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
@@ -136,7 +137,7 @@ func writePIDs(dir string, children []*child) error {
 
 // writeDevnetEnv writes the network's coordinates as shell variables; it appears only once the
 // network is ready, so scripts can wait for it.
-func writeDevnetEnv(cfg devnetConfig, pkg functionPackage, manifestURL string) error {
+func writeDevnetEnv(cfg devnetConfig, pkg funcpack.Function, manifestURL string) error {
 	vars := [][2]string{
 		{"DEVNET_API", cfg.RestAPI},
 		{"DEVNET_FUNCTION", pkg.CID.String()},

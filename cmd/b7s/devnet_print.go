@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/b7s-actor/b7s/fstore/funcpack"
 )
 
 // printReady tells the user where everything is and what to paste to try it.
-func (d *devnet) printReady(pkg functionPackage, srv *functionServer, installNote string) {
+func (d *devnet) printReady(pkg funcpack.Function, srv *funcpack.Server, installNote string) {
 	w := d.stdout
 	bin := d.binaryForDisplay()
 	api := d.cfg.RestAPI
@@ -25,8 +27,8 @@ func (d *devnet) printReady(pkg functionPackage, srv *functionServer, installNot
 
 	fmt.Fprintf(w, "\nfunction %s\n", pkg.Name)
 	fmt.Fprintf(w, "  cid       %s\n", pkg.CID)
-	fmt.Fprintf(w, "  manifest  %s\n", srv.ManifestURL)
-	fmt.Fprintf(w, "  archive   %s (sha256 %s)\n", srv.ArchiveURL, pkg.Checksum)
+	fmt.Fprintf(w, "  manifest  %s\n", srv.ManifestURL(pkg))
+	fmt.Fprintf(w, "  archive   %s (sha256 %s)\n", srv.ArchiveURL(pkg), pkg.Checksum)
 	fmt.Fprintf(w, "  %s\n", installNote)
 
 	fmt.Fprintf(w, "\nREST API: http://%s (health: curl -s http://%s/api/v1/health)\n", api, api)
@@ -45,7 +47,7 @@ func (d *devnet) printReady(pkg functionPackage, srv *functionServer, installNot
 }
 
 // exampleExecuteBody is the REST body of the example exec line, keys in the order people read.
-func exampleExecuteBody(pkg functionPackage) string {
+func exampleExecuteBody(pkg funcpack.Function) string {
 	type param struct {
 		Value string `json:"value"`
 	}

@@ -1,4 +1,4 @@
-package main
+package funcpack
 
 import (
 	"archive/tar"
@@ -18,9 +18,8 @@ import (
 	"github.com/b7s-actor/b7s/fstore"
 )
 
-// functionPackage is a WebAssembly module packed the way a Blockless function is published: a
-// .tar.gz holding the module at its root, and a manifest that points at the archive (spec §7.1).
-type functionPackage struct {
+// Function is a WebAssembly module packed for publishing.
+type Function struct {
 	Name        string // the module's file name, also the method name ("hello.wasm")
 	ArchiveName string // "hello.tar.gz"
 	Archive     []byte
@@ -28,25 +27,32 @@ type functionPackage struct {
 	CID         cid.Cid
 }
 
-// packFunction reads the module at wasmPath and packs it. The archive is byte-for-byte
-// reproducible (fixed header times, no gzip name or time), so the same module always gets the
-// same CID and restarting the devnet does not make workers reinstall.
-func packFunction(wasmPath string) (functionPackage, error) {
-	module, err := os.ReadFile(wasmPath)
+// PackFile reads the module at path and packs it under its file name.
+func PackFile(path string) (Function, error) {
+	module, err := os.ReadFile(path)
 	if err != nil {
-		return functionPackage{}, fmt.Errorf("read module: %w", err)
+		return Function{}, fmt.Errorf("read module: %w", err)
 	}
-	name := filepath.Base(wasmPath)
+	return Pack(filepath.Base(path), module)
+}
+
+// Pack packs module as the file name at the archive's root. The archive is byte-for-byte
+// reproducible (fixed header times, no gzip name or time), so the same module always gets the
+// same CID and a restarted network does not make workers reinstall.
+func Pack(name string, module []byte) (Function, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) {
+		return Function{}, fmt.Errorf("pack: module name %q must be a plain file name", name)
+	}
 	archive, err := tarGz(name, module)
 	if err != nil {
-		return functionPackage{}, fmt.Errorf("pack %s: %w", name, err)
+		return Function{}, fmt.Errorf("pack %s: %w", name, err)
 	}
 	sum := sha256.Sum256(archive)
 	id, err := rawCID(sum[:])
 	if err != nil {
-		return functionPackage{}, err
+		return Function{}, err
 	}
-	return functionPackage{
+	return Function{
 		Name:        name,
 		ArchiveName: strings.TrimSuffix(name, filepath.Ext(name)) + ".tar.gz",
 		Archive:     archive,
@@ -85,29 +91,29 @@ func rawCID(digest []byte) (cid.Cid, error) {
 	return cid.NewCidV1(cid.Raw, hash), nil
 }
 
-// manifest is the function's manifest with the archive served at archiveURL. Nodes only read
+// Manifest is the function's manifest with the archive served at archiveURL. Nodes only read
 // deployment.uri and deployment.checksum; the rest describes the function to people.
-func (p functionPackage) manifest(archiveURL string) fstore.Manifest {
-	base := strings.TrimSuffix(p.Name, filepath.Ext(p.Name))
+func (f Function) Manifest(archiveURL string) fstore.Manifest {
+	base := strings.TrimSuffix(f.Name, filepath.Ext(f.Name))
 	return fstore.Manifest{
-		ID:          p.CID.String(),
+		ID:          f.CID.String(),
 		Name:        base,
-		Description: "b7s devnet example function " + p.Name,
-		Function:    fstore.ManifestFunction{ID: p.CID.String(), Name: base, Version: "0.1.0", Runtime: "wasm"},
+		Description: "b7s example function " + f.Name,
+		Function:    fstore.ManifestFunction{ID: f.CID.String(), Name: base, Version: "0.1.0", Runtime: "wasm"},
 		Deployment: fstore.Deployment{
-			CID:      p.CID.String(),
-			Checksum: p.Checksum,
+			CID:      f.CID.String(),
+			Checksum: f.Checksum,
 			URI:      archiveURL,
-			Methods:  []fstore.Method{{Name: p.Name, Entry: p.Name, ResultType: "string"}},
+			Methods:  []fstore.Method{{Name: f.Name, Entry: f.Name, ResultType: "string"}},
 		},
 		ContentType: "json",
-		Entry:       p.Name,
+		Entry:       f.Name,
 	}
 }
 
-// manifestJSON encodes the manifest as served.
-func (p functionPackage) manifestJSON(archiveURL string) ([]byte, error) {
-	data, err := json.MarshalIndent(p.manifest(archiveURL), "", "  ")
+// ManifestJSON encodes the manifest as served.
+func (f Function) ManifestJSON(archiveURL string) ([]byte, error) {
+	data, err := json.MarshalIndent(f.Manifest(archiveURL), "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
