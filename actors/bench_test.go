@@ -1,16 +1,12 @@
-package actors_test
+package actors
 
 import (
-	"context"
 	"log/slog"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
-	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
@@ -18,41 +14,29 @@ import (
 
 // BenchmarkRollCallThroughListenerRouterOwner measures inbound MsgRollCall handling inside one
 // node: topic listener actor -> router (type check, rules, full decode, validation) -> owner,
-// with the inspection middleware on every actor, as in a running node. libp2p is not involved.
+// with the inspection middleware on every actor, as in a running node. libp2p is not involved:
+// the host is the tests' fake.
 func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
-	key, err := p2p.GenerateKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := p2p.DefaultConfig()
-	cfg.Address = "127.0.0.1"
-	cfg.DisableDiscovery = true
-	host, err := p2p.New(key, nil, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer host.Close()
-
+	host := newFakeHost(newPeerID())
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return actors.NewSlogLogger(zerolog.Nop())
+		return newSlogLogger(zerolog.Nop())
 	}))
 	defer sys.Shutdown()
 	reg := inspect.NewRegistry()
 	root := reg.Root(sys)
-	metrics := actors.NewMetrics(nil)
+	metrics := newMetrics(nil)
 	received := make(chan struct{}, 1024)
 	owner, _ := root.SpawnNamed(reg.Props("work", func() actor.Actor {
 		return actor.ReceiveFunc(func(ctx actor.Context) {
-			if _, ok := ctx.Message().(*actors.Delivery); ok {
+			if _, ok := ctx.Message().(*delivery); ok {
 				received <- struct{}{}
 			}
 		})
 	}), "work")
-	router, _ := root.SpawnNamed(reg.Props("router", actors.NewRouter(actors.RouterConfig{
-		Role: actors.RoleWorker, MaxMessageBytes: messages.DefaultMaxSize,
-		Owners: map[string]*actor.PID{messages.TypeRollCall: owner}, Metrics: metrics, Log: zerolog.Nop(),
+	router, _ := root.SpawnNamed(reg.Props("router", newRouter(routerConfig{
+		Role: RoleWorker, Owners: map[string]*actor.PID{messages.TypeRollCall: owner}, Metrics: metrics, Log: zerolog.Nop(),
 	})), "router")
-	listener, _ := root.SpawnNamed(reg.Props("topic-listener", actors.NewTopicListener(actors.TopicListenerConfig{
+	listener, _ := root.SpawnNamed(reg.Props("topic-listener", newTopicListener(topicListenerConfig{
 		Host: host, Topic: p2p.DefaultTopic, InFlight: 1024, Router: router, Metrics: metrics, Log: zerolog.Nop(),
 	})), "topics/"+p2p.DefaultTopic)
 
@@ -62,7 +46,7 @@ func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
 	b.ResetTimer()
 	go func() {
 		for range b.N {
-			root.Send(listener, &actors.Inbound{Pipeline: actors.Pipeline{Topic: p2p.DefaultTopic}, From: from, Author: from, Data: data})
+			root.Send(listener, &inbound{Pipeline: pipeline{Topic: p2p.DefaultTopic}, From: from, Author: from, Data: data})
 		}
 	}()
 	for range b.N {
@@ -70,52 +54,4 @@ func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-}
-
-// BenchmarkExecuteHelloInProcess runs hello.wasm through a real head and worker on 127.0.0.1
-// in one process: roll call, execute, gather. It is the in-process twin of `make bench-e2e`.
-func BenchmarkExecuteHelloInProcess(b *testing.B) {
-	net := helloNetwork(b, 1, nil)
-	req := helloRequest(1)
-	ctx := context.Background()
-	if _, err := net.Head.Node.Execute(ctx, req); err != nil {
-		b.Fatal(err)
-	}
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for range b.N {
-		start := time.Now()
-		resp, err := net.Head.Node.Execute(ctx, req)
-		if err != nil || resp.Code != messages.CodeOK {
-			b.Fatalf("execute: %v %+v", err, resp)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-}
-
-// BenchmarkExecuteHelloInProcessParallel is the throughput twin: 32 requests in flight.
-func BenchmarkExecuteHelloInProcessParallel(b *testing.B) {
-	net := helloNetwork(b, 2, nil)
-	req := helloRequest(1)
-	ctx := context.Background()
-	if _, err := net.Head.Node.Execute(ctx, req); err != nil {
-		b.Fatal(err)
-	}
-	b.SetParallelism(16) // × GOMAXPROCS (2) = 32 clients
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			resp, err := net.Head.Node.Execute(ctx, req)
-			if err != nil || resp.Code != messages.CodeOK {
-				b.Errorf("execute: %v %+v", err, resp)
-				return
-			}
-		}
-	})
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }

@@ -16,26 +16,23 @@ import (
 var ErrNotHead = errors.New("this node is not a head")
 
 // Execute runs a REST execution request on a head: it starts a request supervisor under
-// executions and waits for its outcome through a future bounded by the request's deadlines.
+// requests and waits for its outcome through a future bounded by the request's deadlines.
 // Cancelling ctx cancels the request.
 func (n *Node) Execute(ctx context.Context, req messages.ExecutionRequest) (messages.ExecutionResponse, error) {
 	if n.cfg.Role != RoleHead {
 		return messages.ExecutionResponse{}, ErrNotHead
 	}
 	id := uuid.NewString()
-	rollCall, exec := n.cfg.RollCallTimeout, n.cfg.ExecutionTimeout
-	if t := req.Config.Timeout; t > 0 {
-		rollCall = time.Duration(t) * time.Second
-		exec = rollCall
-	}
+	rollCall, exec := requestTimeouts(req.Config, n.cfg.RollCallTimeout, n.cfg.ExecutionTimeout)
+	requests := n.child("requests")
 	// The supervisor answers by its own deadlines; the future's is only a backstop.
-	future := n.root.RequestFuture(n.Child("executions"),
-		&StartRequest{RequestID: id, Request: req.Request(), Topic: req.Topic}, rollCall+exec+10*time.Second)
+	future := n.root.RequestFuture(requests,
+		&startRequest{RequestID: id, Request: req.Request(), Topic: req.Topic}, rollCall+exec+10*time.Second)
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
-			n.root.Send(n.Child("executions"), &CancelRequest{RequestID: id, Reason: context.Cause(ctx).Error()})
+			n.root.Send(requests, &cancelRequest{RequestID: id, Reason: context.Cause(ctx).Error()})
 		case <-done:
 		}
 	}()
@@ -44,7 +41,7 @@ func (n *Node) Execute(ctx context.Context, req messages.ExecutionRequest) (mess
 	if err != nil {
 		return messages.ExecutionResponse{}, fmt.Errorf("request %s: %w", id, err)
 	}
-	out := res.(*RequestDone).Response
+	out := res.(*requestDone).Response
 	return messages.ExecutionResponse{
 		Cluster:   out.Cluster,
 		Code:      out.Code,
@@ -54,21 +51,34 @@ func (n *Node) Execute(ctx context.Context, req messages.ExecutionRequest) (mess
 	}, nil
 }
 
-// Install publishes MsgInstallFunction on topic ("" for the default topic).
+// requestTimeouts are a request's roll-call and gather deadlines: its own timeout (seconds)
+// for both when it sets one, else the node's defaults.
+func requestTimeouts(c messages.Config, rollCall, exec time.Duration) (time.Duration, time.Duration) {
+	if c.Timeout > 0 {
+		t := time.Duration(c.Timeout) * time.Second
+		return t, t
+	}
+	return rollCall, exec
+}
+
+// Install publishes MsgInstallFunction on topic ("" for the default topic) and returns once it
+// is published or ctx ends.
 func (n *Node) Install(ctx context.Context, manifestURL, cid, topic string) error {
 	if topic == "" {
 		topic = p2p.DefaultTopic
 	}
-	data, err := messages.Encode(messages.MsgInstallFunction{ManifestURL: manifestURL, CID: cid})
-	if err != nil {
-		return err
+	published := make(chan error, 1)
+	n.outbox.publish(topic, messages.MsgInstallFunction{ManifestURL: manifestURL, CID: cid}, func(err error) { published <- err })
+	select {
+	case err := <-published:
+		if err != nil {
+			return fmt.Errorf("publish install of %s on %s: %w", cid, topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("publish install of %s on %s: %w", cid, topic, context.Cause(ctx))
 	}
-	if err := n.host.Publish(ctx, topic, data); err != nil {
-		return fmt.Errorf("publish install of %s on %s: %w", cid, topic, err)
-	}
-	n.metrics.MessagesPublished.WithLabelValues(messages.TypeInstallFunction, topic).Inc()
-	return nil
 }
 
 // Result returns the results of a finished request.
-func (n *Node) Result(requestID string) (messages.ResultMap, bool) { return n.results.Get(requestID) }
+func (n *Node) Result(requestID string) (messages.ResultMap, bool) { return n.results.get(requestID) }

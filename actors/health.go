@@ -10,29 +10,28 @@ import (
 	"github.com/b7s-actor/b7s/messages"
 )
 
-// HealthConfig configures the health actor.
-type HealthConfig struct {
+// healthConfig configures the health actor.
+type healthConfig struct {
 	Interval time.Duration // between pings; the first goes out one interval after start
 	Topic    string
-	Outbox   *Outbox
+	Outbox   *outbox
 	Log      zerolog.Logger
 }
 
-// Health publishes the MsgHealthCheck ping on its interval and notes the pings of others.
-type Health struct {
-	cfg    HealthConfig
+// health publishes the MsgHealthCheck ping on its interval and notes the pings of others.
+type health struct {
+	cfg    healthConfig
 	cancel scheduler.CancelFunc
 }
 
 type healthTick struct{}
 
-// NewHealth returns a producer for the health actor.
-func NewHealth(cfg HealthConfig) actor.Producer {
-	return func() actor.Actor { return &Health{cfg: cfg} }
+func newHealth(cfg healthConfig) actor.Producer {
+	return func() actor.Actor { return &health{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
-func (h *Health) Receive(ctx actor.Context) {
+func (h *health) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		h.cancel = scheduler.NewTimerScheduler(ctx).SendRepeatedly(h.cfg.Interval, h.cfg.Interval, ctx.Self(), healthTick{})
@@ -41,8 +40,8 @@ func (h *Health) Receive(ctx actor.Context) {
 			h.cancel()
 		}
 	case healthTick:
-		h.cfg.Outbox.Publish(h.cfg.Topic, messages.NewHealthCheck(), nil)
-	case *Delivery:
+		h.cfg.Outbox.publish(h.cfg.Topic, messages.NewHealthCheck(), nil)
+	case *delivery:
 		h.cfg.Log.Debug().Stringer("peer", m.Author).Msg("health ping received")
 	}
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -10,7 +11,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/internal/check"
 	"github.com/b7s-actor/b7s/messages"
+)
+
+var (
+	errInstallerStopped = errors.New("installer stopped")
+	errNoStore          = errors.New("this node has no function store")
 )
 
 // FunctionStore is what the installer needs from fstore.Store.
@@ -21,16 +28,31 @@ type FunctionStore interface {
 	Sync(ctx context.Context) (fstore.SyncReport, error)
 }
 
-// InstallerConfig configures the installer.
+// InstallerConfig configures how the node installs functions.
 type InstallerConfig struct {
-	Store        FunctionStore // nil on heads: they only note install responses
-	Outbox       *Outbox
 	SyncInterval time.Duration // 0: no periodic sync
-	// Retries of a transient failure, waiting RetryInitial, then doubling up to RetryMax.
+	// Attempts at a transient failure, waiting RetryInitial, then doubling up to RetryMax.
 	MaxAttempts            int
 	RetryInitial, RetryMax time.Duration
 	InstallTimeout         time.Duration // one attempt
-	Log                    zerolog.Logger
+}
+
+func (c InstallerConfig) validate() error {
+	return errors.Join(
+		check.Min("Installer.SyncInterval", c.SyncInterval, 0),
+		check.Min("Installer.MaxAttempts", c.MaxAttempts, 1),
+		check.Min("Installer.RetryInitial", c.RetryInitial, 0),
+		check.Min("Installer.RetryMax", c.RetryMax, c.RetryInitial),
+		check.Min("Installer.InstallTimeout", c.InstallTimeout, time.Millisecond),
+	)
+}
+
+// installerConfig is the installer's settings and collaborators.
+type installerConfig struct {
+	InstallerConfig
+	Store  FunctionStore // nil on heads: they only note install responses
+	Outbox *outbox
+	Log    zerolog.Logger
 }
 
 // DefaultInstallerConfig retries a transient failure 5 times, from 1 s to 30 s apart, and
@@ -45,25 +67,25 @@ func DefaultInstallerConfig() InstallerConfig {
 	}
 }
 
-// InstallRequest asks the installer for a function; the answer (*InstallResult) goes to the
+// installRequest asks the installer for a function; the answer (*installResult) goes to the
 // sender, or to ReplyTo when set, once the function is installed or definitely is not.
-type InstallRequest struct {
+type installRequest struct {
 	CID         string
 	ManifestURL string // "" for the store's gateway
 	ReplyTo     *actor.PID
 }
 
-// InstallResult answers an InstallRequest.
-type InstallResult struct {
+// installResult answers an installRequest.
+type installResult struct {
 	CID string
 	Err error
 }
 
-// Installer installs functions: one download per CID at a time (everyone who asks meanwhile
+// installer installs functions: one download per CID at a time (everyone who asks meanwhile
 // waits for the same outcome), transient failures retried with backoff as scheduled messages,
 // and a periodic integrity sync, also a scheduled message.
-type Installer struct {
-	cfg      InstallerConfig
+type installer struct {
+	cfg      installerConfig
 	jobs     map[string]*installJob
 	cancel   context.CancelFunc // of every download in flight; they end with the actor
 	ctx      context.Context
@@ -84,7 +106,7 @@ type installJob struct {
 
 // installWaiter is one party waiting for an install: an actor, or a wire request.
 type installWaiter struct {
-	pid *actor.PID  // an actor waiting for *InstallResult
+	pid *actor.PID  // an actor waiting for *installResult
 	ask func(error) // a wire request: answer its sender
 }
 
@@ -107,21 +129,20 @@ type (
 	}
 )
 
-// NewInstaller returns a producer for the installer.
-func NewInstaller(cfg InstallerConfig) actor.Producer {
-	return func() actor.Actor { return &Installer{cfg: cfg} }
+func newInstaller(cfg installerConfig) actor.Producer {
+	return func() actor.Actor { return &installer{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
-func (in *Installer) Receive(ctx actor.Context) {
+func (in *installer) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		in.start(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		in.stop(ctx)
-	case *Delivery:
+	case *delivery:
 		in.onWire(ctx, m)
-	case *InstallRequest:
+	case *installRequest:
 		reply := m.ReplyTo
 		if reply == nil {
 			reply = ctx.Sender()
@@ -151,7 +172,7 @@ func (in *Installer) Receive(ctx actor.Context) {
 	}
 }
 
-func (in *Installer) start(ctx actor.Context) {
+func (in *installer) start(ctx actor.Context) {
 	in.jobs = make(map[string]*installJob)
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	in.timers = scheduler.NewTimerScheduler(ctx)
@@ -164,7 +185,7 @@ func (in *Installer) start(ctx actor.Context) {
 	}
 }
 
-func (in *Installer) stop(ctx actor.Context) {
+func (in *installer) stop(ctx actor.Context) {
 	if in.stopSync != nil {
 		in.stopSync()
 	}
@@ -179,7 +200,7 @@ func (in *Installer) stop(ctx actor.Context) {
 		for _, w := range job.waiters {
 			if w.pid != nil {
 				// Waiters hear that the installer went away rather than waiting forever.
-				ctx.Send(w.pid, &InstallResult{CID: cid, Err: errInstallerStopped})
+				ctx.Send(w.pid, &installResult{CID: cid, Err: errInstallerStopped})
 			}
 		}
 	}
@@ -187,7 +208,7 @@ func (in *Installer) stop(ctx actor.Context) {
 }
 
 // onWire handles MsgInstallFunction (workers) and MsgInstallFunctionResponse (heads).
-func (in *Installer) onWire(ctx actor.Context, d *Delivery) {
+func (in *installer) onWire(ctx actor.Context, d *delivery) {
 	switch m := d.Message.(type) {
 	case messages.MsgInstallFunction:
 		if in.cfg.Store == nil {
@@ -199,7 +220,7 @@ func (in *Installer) onWire(ctx actor.Context, d *Delivery) {
 			if err != nil {
 				return // b7s answers only success
 			}
-			in.cfg.Outbox.Send(to, messages.MsgInstallFunctionResponse{
+			in.cfg.Outbox.send(to, messages.MsgInstallFunctionResponse{
 				TraceInfo: m.TraceInfo, Code: messages.CodeAccepted, Message: messages.InstalledMessage, CID: m.CID,
 			}, nil)
 		}})
@@ -209,7 +230,7 @@ func (in *Installer) onWire(ctx actor.Context, d *Delivery) {
 	}
 }
 
-func (in *Installer) request(ctx actor.Context, cid, manifestURL string, w installWaiter) {
+func (in *installer) request(ctx actor.Context, cid, manifestURL string, w installWaiter) {
 	if in.cfg.Store == nil {
 		in.answer(ctx, cid, w, errNoStore)
 		return
@@ -231,7 +252,7 @@ func (in *Installer) request(ctx actor.Context, cid, manifestURL string, w insta
 }
 
 // attempt runs one download off the actor's goroutine; the outcome comes back as installDone.
-func (in *Installer) attempt(ctx actor.Context, cid string, job *installJob) {
+func (in *installer) attempt(ctx actor.Context, cid string, job *installJob) {
 	job.attempt++
 	self, root, store := ctx.Self(), ctx.ActorSystem().Root, in.cfg.Store
 	parent, timeout, url := in.ctx, in.cfg.InstallTimeout, job.manifestURL
@@ -246,13 +267,13 @@ func (in *Installer) attempt(ctx actor.Context, cid string, job *installJob) {
 	}()
 }
 
-func (in *Installer) done(ctx actor.Context, m installDone) {
+func (in *installer) done(ctx actor.Context, m installDone) {
 	job, ok := in.jobs[m.cid]
 	if !ok || job != m.job {
 		return
 	}
 	if m.err != nil && fstore.IsTransient(m.err) && job.attempt < in.cfg.MaxAttempts {
-		wait := retryDelay(in.cfg.RetryInitial, in.cfg.RetryMax, job.attempt)
+		wait := doubling(in.cfg.RetryInitial, in.cfg.RetryMax, job.attempt)
 		in.cfg.Log.Warn().Err(m.err).Str("function", m.cid).Int("attempt", job.attempt).Dur("retry_in", wait).
 			Msg("install failed; will retry")
 		job.retry = in.timers.SendOnce(wait, ctx.Self(), installRetry{cid: m.cid, job: job})
@@ -269,16 +290,16 @@ func (in *Installer) done(ctx actor.Context, m installDone) {
 	}
 }
 
-func (in *Installer) answer(ctx actor.Context, cid string, w installWaiter, err error) {
+func (in *installer) answer(ctx actor.Context, cid string, w installWaiter, err error) {
 	if w.ask != nil {
 		w.ask(err)
 	}
 	if w.pid != nil {
-		ctx.Send(w.pid, &InstallResult{CID: cid, Err: err})
+		ctx.Send(w.pid, &installResult{CID: cid, Err: err})
 	}
 }
 
-func (in *Installer) sync(ctx actor.Context) {
+func (in *installer) sync(ctx actor.Context) {
 	if in.syncing || in.cfg.Store == nil {
 		return // one sync at a time; the next tick tries again
 	}
@@ -290,28 +311,4 @@ func (in *Installer) sync(ctx actor.Context) {
 		report, err := store.Sync(parent)
 		root.Send(self, syncDone{report: report, err: err})
 	}()
-}
-
-// retryDelay is the wait after the n-th failed attempt (n ≥ 1).
-func retryDelay(initial, max time.Duration, n int) time.Duration {
-	d := initial
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	if max > 0 && d > max {
-		d = max
-	}
-	return d
-}
-
-// waitAtMost waits for wg, giving up after d.
-func waitAtMost(wg *sync.WaitGroup, d time.Duration) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-	}
 }

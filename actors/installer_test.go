@@ -1,11 +1,8 @@
-package actors_test
+package actors
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,33 +18,37 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"go.etcd.io/bbolt"
 
-	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/fstore/funcpack"
 	"github.com/b7s-actor/b7s/messages"
 )
 
-const helloCID = "bafkreiejzzw3h4xpwsfiuok2dq5ecbpj7g4xl6ibvsoupux6v53d7m7vgq"
+// hello is a function packed from a stand-in module: the installer never runs it.
+var hello = func() funcpack.Function {
+	f, err := funcpack.Pack("hello.wasm", []byte("\x00asm\x01\x00\x00\x00 installer test module"))
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
 
-// functionServer serves hello.tar.gz and its manifest in memory (no sockets, so it runs in
-// virtual time) and counts the requests; fail makes the next n requests answer 503.
+var helloCID = hello.CID.String()
+
+// functionServer serves hello like a gateway, in memory (no sockets, so it runs in virtual
+// time); failNext makes the next n requests answer 503, and release, when set, holds archive
+// downloads until it is closed.
 type functionServer struct {
-	archive     []byte
-	manifests   atomic.Int32
-	archives    atomic.Int32
+	*funcpack.Handler
 	failNext    atomic.Int32
 	releaseOnce sync.Once
-	release     chan struct{} // when non-nil, archive downloads wait for it
+	release     chan struct{}
 }
 
 func newFunctionServer(t *testing.T) *functionServer {
 	t.Helper()
-	archive, err := os.ReadFile("../../shared/testdata/hello.tar.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &functionServer{archive: archive}
+	return &functionServer{Handler: funcpack.NewHandler(hello)}
 }
 
 func (s *functionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -56,20 +57,10 @@ func (s *functionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 		return
 	}
-	switch {
-	case strings.HasSuffix(r.URL.Path, "/manifest.json"):
-		s.manifests.Add(1)
-		sum := sha256.Sum256(s.archive)
-		fmt.Fprintf(w, `{"name":"hello","deployment":{"uri":"http://functions.test/hello.tar.gz","checksum":%q}}`, hex.EncodeToString(sum[:]))
-	case r.URL.Path == "/hello.tar.gz":
-		s.archives.Add(1)
-		if s.release != nil {
-			<-s.release
-		}
-		_, _ = w.Write(s.archive)
-	default:
-		http.NotFound(w, r)
+	if s.release != nil && strings.HasSuffix(r.URL.Path, ".tar.gz") {
+		<-s.release
 	}
+	s.Handler.ServeHTTP(w, r)
 }
 
 type handlerTransport struct{ h http.Handler }
@@ -98,10 +89,8 @@ func newStore(t *testing.T, srv http.Handler, workspace string) (*fstore.Store, 
 	return store, db
 }
 
-func installerConfig(store actors.FunctionStore) actors.InstallerConfig {
-	cfg := actors.DefaultInstallerConfig()
-	cfg.Store = store
-	return cfg
+func testInstallerConfig(store FunctionStore) installerConfig {
+	return installerConfig{InstallerConfig: DefaultInstallerConfig(), Store: store}
 }
 
 func TestInstaller_ConcurrentRequestsForOneCIDDownloadOnce(t *testing.T) {
@@ -110,19 +99,19 @@ func TestInstaller_ConcurrentRequestsForOneCIDDownloadOnce(t *testing.T) {
 		srv.release = make(chan struct{})
 		store, _ := newStore(t, srv, t.TempDir())
 		sys := actortest.NewSystem(t)
-		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		installer := sys.Spawn(t, "installer", "installer", newInstaller(testInstallerConfig(store)))
 		probe := sys.NewProbe(t, "asker")
 		for range 10 {
-			sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
+			sys.Send(installer, &installRequest{CID: helloCID, ReplyTo: probe.PID})
 		}
 		synctest.Wait() // all ten are queued behind the one download
 		close(srv.release)
 		for range 10 {
-			if r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute); r.Err != nil || r.CID != helloCID {
+			if r := actortest.Expect[*installResult](t, probe, time.Minute); r.Err != nil || r.CID != helloCID {
 				t.Fatalf("result %+v", r)
 			}
 		}
-		if m, a := srv.manifests.Load(), srv.archives.Load(); m != 1 || a != 1 {
+		if m, a := srv.Manifests(), srv.Archives(); m != 1 || a != 1 {
 			t.Fatalf("downloads: %d manifests, %d archives; want 1 and 1", m, a)
 		}
 		if !store.IsInstalled(helloCID) {
@@ -137,11 +126,11 @@ func TestInstaller_RetriesTransientFailuresWithBackoff(t *testing.T) {
 		srv.failNext.Store(2)
 		store, _ := newStore(t, srv, t.TempDir())
 		sys := actortest.NewSystem(t)
-		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		installer := sys.Spawn(t, "installer", "installer", newInstaller(testInstallerConfig(store)))
 		probe := sys.NewProbe(t, "asker")
 		start := time.Now()
-		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
-		r := actortest.Expect[*actors.InstallResult](t, probe, 10*time.Minute)
+		sys.Send(installer, &installRequest{CID: helloCID, ReplyTo: probe.PID})
+		r := actortest.Expect[*installResult](t, probe, 10*time.Minute)
 		if r.Err != nil {
 			t.Fatalf("install failed after retries: %v", r.Err)
 		}
@@ -157,14 +146,14 @@ func TestInstaller_PermanentFailureIsNotRetried(t *testing.T) {
 		srv := newFunctionServer(t)
 		store, _ := newStore(t, srv, t.TempDir())
 		sys := actortest.NewSystem(t)
-		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		installer := sys.Spawn(t, "installer", "installer", newInstaller(testInstallerConfig(store)))
 		probe := sys.NewProbe(t, "asker")
-		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ManifestURL: "http://functions.test/nope.json", ReplyTo: probe.PID})
-		r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute)
+		sys.Send(installer, &installRequest{CID: helloCID, ManifestURL: "http://functions.test/nope.json", ReplyTo: probe.PID})
+		r := actortest.Expect[*installResult](t, probe, time.Minute)
 		if r.Err == nil || !errors.Is(r.Err, fstore.ErrNotFound) && !strings.Contains(r.Err.Error(), "404") {
 			t.Fatalf("want a 404 error, got %v", r.Err)
 		}
-		if n := srv.manifests.Load(); n != 0 {
+		if n := srv.Manifests(); n != 0 {
 			t.Fatalf("manifest fetched %d times", n)
 		}
 	})
@@ -174,7 +163,7 @@ func TestInstaller_SyncAtStartReinstallsDeletedFiles(t *testing.T) {
 	srv := newFunctionServer(t)
 	workspace := t.TempDir()
 	store, _ := newStore(t, srv, workspace)
-	if _, err := store.Install(context.Background(), "", helloCID); err != nil {
+	if _, err := store.Install(context.Background(), store.ManifestURL(helloCID), helloCID); err != nil {
 		t.Fatal(err)
 	}
 	wasm := filepath.Join(workspace, helloCID, "hello.wasm")
@@ -183,30 +172,11 @@ func TestInstaller_SyncAtStartReinstallsDeletedFiles(t *testing.T) {
 	}
 	synctest.Test(t, func(t *testing.T) {
 		sys := actortest.NewSystem(t)
-		sys.Spawn(t, "installer", "installer", actors.NewInstaller(installerConfig(store)))
+		sys.Spawn(t, "installer", "installer", newInstaller(testInstallerConfig(store)))
 		if !actortest.Eventually(time.Minute, func() bool { _, err := os.Stat(wasm); return err == nil }) {
 			t.Fatal("sync did not restore the function's files")
 		}
 	})
-}
-
-// recordingNetwork is a fake Network that records direct sends.
-type recordingNetwork struct {
-	self peer.ID
-	sent chan sentMessage
-}
-
-type sentMessage struct {
-	to   peer.ID
-	data []byte
-}
-
-func (n *recordingNetwork) ID() peer.ID                                   { return n.self }
-func (n *recordingNetwork) Publish(context.Context, string, []byte) error { return nil }
-func (n *recordingNetwork) Connected(peer.ID) bool                        { return true }
-func (n *recordingNetwork) Send(_ context.Context, to peer.ID, d []byte) error {
-	n.sent <- sentMessage{to: to, data: d}
-	return nil
 }
 
 func TestInstaller_AnswersThePublisherNotTheForwarder(t *testing.T) {
@@ -214,17 +184,17 @@ func TestInstaller_AnswersThePublisherNotTheForwarder(t *testing.T) {
 		srv := newFunctionServer(t)
 		store, _ := newStore(t, srv, t.TempDir())
 		sys := actortest.NewSystem(t)
-		net := &recordingNetwork{self: "worker", sent: make(chan sentMessage, 4)}
-		cfg := installerConfig(store)
-		cfg.Outbox = actors.NewOutbox(net, time.Second, actors.NewMetrics(nil), sys.Log)
-		installer := sys.Spawn(t, "installer", "installer", actors.NewInstaller(cfg))
+		host := newFakeHost("worker")
+		cfg := testInstallerConfig(store)
+		cfg.Outbox = newOutbox(host, time.Second, newMetrics(nil), sys.Log)
+		installer := sys.Spawn(t, "installer", "installer", newInstaller(cfg))
 		publisher, forwarder := peer.ID("publisher"), peer.ID("forwarder")
-		sys.Send(installer, &actors.Delivery{
-			Pipeline: actors.Pipeline{Topic: "blockless/b7s/general"}, From: forwarder, Author: publisher,
+		sys.Send(installer, &delivery{
+			Pipeline: pipeline{Topic: "blockless/b7s/general"}, From: forwarder, Author: publisher,
 			Message: messages.MsgInstallFunction{CID: helloCID},
 		})
 		select {
-		case m := <-net.sent:
+		case m := <-host.sent:
 			if m.to != publisher {
 				t.Fatalf("answered %s, want the publisher", m.to)
 			}
@@ -246,30 +216,34 @@ func TestInstaller_RestartDoesNotMixUpJobs(t *testing.T) {
 		srv.release = make(chan struct{})
 		store, _ := newStore(t, srv, t.TempDir())
 		sys := actortest.NewSystem(t)
+		faults := actortest.NewFaults()
 		sys.Spawn(t, "node", "node", func() actor.Actor {
 			return actor.ReceiveFunc(func(ctx actor.Context) {
 				if _, ok := ctx.Message().(*actor.Started); ok {
-					_, _ = ctx.SpawnNamed(sys.Registry.Props("installer", actors.NewInstaller(installerConfig(store))), "installer")
+					_, _ = ctx.SpawnNamed(sys.Registry.Props("installer", newInstaller(testInstallerConfig(store)),
+						actor.WithReceiverMiddleware(faults.Middleware)), "installer")
 				}
 			})
-		}, actor.WithSupervisor(actors.NewOneForOneBackoff(actors.DefaultBackoff())))
+		}, actor.WithSupervisor(newOneForOneBackoff(DefaultBackoff())))
 		installer := actor.NewPID(sys.Address(), "node/installer")
 		probe := sys.NewProbe(t, "asker")
 		sys.WaitActor(t, "node/installer", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
 
-		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
+		sys.Send(installer, &installRequest{CID: helloCID, ReplyTo: probe.PID})
 		synctest.Wait() // the first download is stuck on the server
-		sys.Send(installer, inspect.Crash("injected"))
-		if r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute); r.Err == nil {
+		if err := faults.Crash("node/installer", "injected"); err != nil {
+			t.Fatal(err)
+		}
+		if r := actortest.Expect[*installResult](t, probe, time.Minute); r.Err == nil {
 			t.Fatalf("the waiter of the crashed incarnation was told it succeeded: %+v", r)
 		}
 		sys.WaitActor(t, "node/installer", func(a inspect.ActorInfo) bool {
 			return a.Restarts == 1 && a.State == inspect.StateRunning
 		}, time.Minute)
-		sys.Send(installer, &actors.InstallRequest{CID: helloCID, ReplyTo: probe.PID})
+		sys.Send(installer, &installRequest{CID: helloCID, ReplyTo: probe.PID})
 		synctest.Wait()
 		close(srv.release)
-		if r := actortest.Expect[*actors.InstallResult](t, probe, time.Minute); r.Err != nil {
+		if r := actortest.Expect[*installResult](t, probe, time.Minute); r.Err != nil {
 			t.Fatalf("the new job failed: %v", r.Err)
 		}
 		if !store.IsInstalled(helloCID) {

@@ -11,39 +11,38 @@ import (
 	"github.com/b7s-actor/b7s/p2p"
 )
 
-// TopicListenerConfig configures one topic listener.
-type TopicListenerConfig struct {
-	Host  *p2p.Host
+// topicListenerConfig configures one topic listener.
+type topicListenerConfig struct {
+	Host  Host
 	Topic string
 	// InFlight bounds the messages of this topic between the pump and the router (≥ 1).
 	InFlight int
 	Router   *actor.PID
-	Metrics  *Metrics
+	Metrics  *nodeMetrics
 	Log      zerolog.Logger
 }
 
-// TopicListener pumps one gossipsub subscription into actor messages for the router. Its pump
+// topicListener pumps one gossipsub subscription into actor messages for the router. Its pump
 // goroutine is bound to the actor: it starts on Started and is gone before Stopped or a restart.
-type TopicListener struct {
-	cfg    TopicListenerConfig
+type topicListener struct {
+	cfg    topicListenerConfig
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// NewTopicListener returns a producer for a topic listener.
-func NewTopicListener(cfg TopicListenerConfig) actor.Producer {
-	return func() actor.Actor { return &TopicListener{cfg: cfg} }
+func newTopicListener(cfg topicListenerConfig) actor.Producer {
+	return func() actor.Actor { return &topicListener{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
-func (l *TopicListener) Receive(ctx actor.Context) {
+func (l *topicListener) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		sub, err := l.cfg.Host.Subscribe(l.cfg.Topic)
 		if err != nil {
 			panic(err) // the supervisor retries with backoff
 		}
-		l.cfg.Metrics.TopicSubscriptions.Inc()
+		l.cfg.Metrics.topicSubscriptions.Inc()
 		pumpCtx, cancel := context.WithCancel(context.Background())
 		l.cancel, l.done = cancel, make(chan struct{})
 		go l.pump(pumpCtx, sub, ctx.ActorSystem().Root, ctx.Self())
@@ -51,13 +50,13 @@ func (l *TopicListener) Receive(ctx actor.Context) {
 		l.stop()
 	case *ready:
 		ctx.Respond(true) // Started ran first, so the subscription exists
-	case *Inbound:
-		l.cfg.Metrics.TopicMessages.WithLabelValues(l.cfg.Topic).Inc()
+	case *inbound:
+		l.cfg.Metrics.topicMessages.WithLabelValues(l.cfg.Topic).Inc()
 		ctx.Send(l.cfg.Router, m)
 	}
 }
 
-func (l *TopicListener) pump(ctx context.Context, sub *p2p.Subscription, root *actor.RootContext, self *actor.PID) {
+func (l *topicListener) pump(ctx context.Context, sub p2p.Subscription, root *actor.RootContext, self *actor.PID) {
 	defer close(l.done)
 	defer sub.Cancel()
 	slots := make(chan struct{}, l.cfg.InFlight)
@@ -77,12 +76,12 @@ func (l *TopicListener) pump(ctx context.Context, sub *p2p.Subscription, root *a
 		case <-ctx.Done():
 			return
 		}
-		root.Send(self, &Inbound{Pipeline: Pipeline{Topic: msg.Topic}, From: msg.From, Author: msg.Author, Data: msg.Data,
+		root.Send(self, &inbound{Pipeline: pipeline{Topic: msg.Topic}, From: msg.From, Author: msg.Author, Data: msg.Data,
 			Done: func() { <-slots }})
 	}
 }
 
-func (l *TopicListener) stop() {
+func (l *topicListener) stop() {
 	if l.cancel == nil {
 		return
 	}
@@ -91,44 +90,43 @@ func (l *TopicListener) stop() {
 	l.cancel = nil
 }
 
-// DirectListenerConfig configures the direct-message listener.
-type DirectListenerConfig struct {
-	Host    *p2p.Host
+// directListenerConfig configures the direct-message listener.
+type directListenerConfig struct {
+	Host    Host
 	Router  *actor.PID
-	Metrics *Metrics
+	Metrics *nodeMetrics
 	Log     zerolog.Logger
 }
 
-// DirectListener is the stream handler's side: every direct message becomes an Inbound for
+// directListener is the stream handler's side: every direct message becomes an Inbound for
 // the router. libp2p calls the handler on its own goroutines; the actor serialises them.
-type DirectListener struct{ cfg DirectListenerConfig }
+type directListener struct{ cfg directListenerConfig }
 
-// NewDirectListener returns a producer for the direct listener.
-func NewDirectListener(cfg DirectListenerConfig) actor.Producer {
-	return func() actor.Actor { return &DirectListener{cfg: cfg} }
+func newDirectListener(cfg directListenerConfig) actor.Producer {
+	return func() actor.Actor { return &directListener{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
-func (l *DirectListener) Receive(ctx actor.Context) {
+func (l *directListener) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		root, self := ctx.ActorSystem().Root, ctx.Self()
 		l.cfg.Host.SetDirectHandler(
 			func(from peer.ID, data []byte) {
-				root.Send(self, &Inbound{Pipeline: Pipeline{Direct: true}, From: from, Author: from, Data: data})
+				root.Send(self, &inbound{Pipeline: pipeline{Direct: true}, From: from, Author: from, Data: data})
 			},
 			func(from peer.ID, err error) {
-				reason := DropMalformed
+				reason := dropMalformed
 				if errors.Is(err, p2p.ErrMessageTooLarge) {
-					reason = DropTooLarge
+					reason = dropTooLarge
 				}
-				l.cfg.Metrics.MessagesDropped.WithLabelValues("direct", reason).Inc()
+				l.cfg.Metrics.messagesDropped.WithLabelValues("direct", reason).Inc()
 				l.cfg.Log.Warn().Err(err).Stringer("peer", from).Str("reason", reason).Msg("dropped inbound message")
 			})
 	case *ready:
 		ctx.Respond(true)
-	case *Inbound:
-		l.cfg.Metrics.DirectMessages.Inc()
+	case *inbound:
+		l.cfg.Metrics.directMessages.Inc()
 		ctx.Send(l.cfg.Router, m)
 	}
 }

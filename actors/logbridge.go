@@ -15,8 +15,8 @@ type slogToZerolog struct {
 	prefix string
 }
 
-// NewSlogLogger returns a slog.Logger that writes through log.
-func NewSlogLogger(log zerolog.Logger) *slog.Logger {
+// newSlogLogger returns a slog.Logger that writes through log.
+func newSlogLogger(log zerolog.Logger) *slog.Logger {
 	return slog.New(&slogToZerolog{log: log})
 }
 

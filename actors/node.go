@@ -13,28 +13,29 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/internal/check"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
-// Config is the node's actor-level configuration.
+// Config is the node's actor-level configuration. DefaultConfig owns every default; the
+// node's configuration file and flags start from it.
 type Config struct {
-	Role            Role
-	Topics          []string      // subscribed topics; the default topic is always added
-	HealthInterval  time.Duration // between health pings
-	MaxMessageBytes int           // inbound wire message limit
-	SendTimeout     time.Duration // one outbound send or publish
-	Backoff         BackoffConfig // how the node restarts a failed child
-	Version         string        // for b7s_node_info
-	Installer       InstallerConfig
+	Role           Role
+	Topics         []string      // subscribed topics; the default topic is always added
+	HealthInterval time.Duration // between health pings
+	SendTimeout    time.Duration // one outbound send or publish
+	Backoff        BackoffConfig // how the node restarts a failed child
+	Version        string        // for b7s_node_info
+	Installer      InstallerConfig
 	// Head
-	RollCallTimeout  time.Duration
-	ExecutionTimeout time.Duration
-	SettleWindow     time.Duration
-	ResultCacheSize  int
+	RollCallTimeout  time.Duration // when a request sets no timeout
+	ExecutionTimeout time.Duration // when a request sets no timeout
+	SettleWindow     time.Duration // number_of_nodes unset: how long to keep listening after the first answer
+	ResultCacheSize  int           // finished requests kept for the result endpoint
 	// Worker
-	Concurrency int
-	QueueSize   int
+	Concurrency int // executions at once
+	QueueSize   int // executions waiting beyond Concurrency; more are refused with "503"
 }
 
 // DefaultConfig returns a worker's configuration with the spec's intervals.
@@ -42,7 +43,6 @@ func DefaultConfig() Config {
 	return Config{
 		Role:             RoleWorker,
 		HealthInterval:   time.Minute,
-		MaxMessageBytes:  messages.DefaultMaxSize,
 		SendTimeout:      10 * time.Second,
 		Backoff:          DefaultBackoff(),
 		Version:          "dev",
@@ -56,41 +56,37 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports settings out of bounds.
+// Validate reports every setting out of bounds.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Role != RoleHead && c.Role != RoleWorker {
-		errs = append(errs, fmt.Errorf("role: %q is neither %q nor %q", c.Role, RoleHead, RoleWorker))
+	errs := []error{
+		check.OneOf("Role", c.Role, RoleHead, RoleWorker),
+		check.Min("HealthInterval", c.HealthInterval, 10*time.Millisecond),
+		check.Min("SendTimeout", c.SendTimeout, time.Millisecond),
+		check.Min("RollCallTimeout", c.RollCallTimeout, time.Millisecond),
+		check.Min("ExecutionTimeout", c.ExecutionTimeout, time.Millisecond),
+		check.Min("SettleWindow", c.SettleWindow, time.Millisecond),
+		check.Min("ResultCacheSize", c.ResultCacheSize, 1),
+		check.Min("QueueSize", c.QueueSize, 0),
+		c.Backoff.validate(),
+		c.Installer.validate(),
 	}
-	if c.HealthInterval < 10*time.Millisecond {
-		errs = append(errs, fmt.Errorf("health interval: %s is below the minimum 10ms", c.HealthInterval))
-	}
-	if c.MaxMessageBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max message bytes: %d must be positive", c.MaxMessageBytes))
-	}
-	if c.Role == RoleWorker && c.Concurrency < 1 {
-		errs = append(errs, fmt.Errorf("concurrency: %d is below the minimum 1", c.Concurrency))
-	}
-	if c.QueueSize < 0 {
-		errs = append(errs, fmt.Errorf("queue size: %d is negative", c.QueueSize))
-	}
-	if c.RollCallTimeout <= 0 || c.ExecutionTimeout <= 0 || c.SettleWindow <= 0 {
-		errs = append(errs, fmt.Errorf("roll-call timeout, execution timeout and settle window must be positive"))
-	}
-	if c.SendTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("send timeout: %s must be positive", c.SendTimeout))
+	if c.Role == RoleWorker {
+		errs = append(errs, check.Min("Concurrency", c.Concurrency, 1))
 	}
 	return errors.Join(errs...)
 }
 
 // Deps are the node's collaborators, built by the caller.
 type Deps struct {
-	Host       *p2p.Host
+	Host       Host
 	Log        zerolog.Logger
 	Registerer prometheus.Registerer // node metrics go here; nil for none
 	Store      FunctionStore         // workers' function store; nil on heads
 	Functions  FunctionLocator       // workers: where installed functions are (the same store)
 	Runner     FunctionRunner        // workers: the WebAssembly executor
+	// Middleware wraps every actor's receive, inside the inspection middleware: the hook for the
+	// test harness's fault injection. Nil in production.
+	Middleware []actor.ReceiverMiddleware
 }
 
 // Node is a running b7s node: an actor system whose root actor supervises everything else.
@@ -99,10 +95,10 @@ type Node struct {
 	system  *actor.ActorSystem
 	root    *actor.RootContext
 	inspect *inspect.Registry
-	metrics *Metrics
-	outbox  *Outbox
-	results *ResultCache
-	host    *p2p.Host
+	tree    *tree
+	metrics *nodeMetrics
+	outbox  *outbox
+	results *resultCache
 	pid     *actor.PID
 	log     zerolog.Logger
 	stop    sync.Once
@@ -134,64 +130,28 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 	}
 	log := deps.Log.With().Str("role", string(cfg.Role)).Logger()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return NewSlogLogger(log.With().Str("component", "protoactor").Logger())
+		return newSlogLogger(log.With().Str("component", "protoactor").Logger())
 	}))
 	reg := inspect.NewRegistry()
-	reg.Dispatcher = newReusingDispatcher(300, 5*time.Second) // 300: protoactor's default batch
-	metrics := NewMetrics(deps.Registerer)
-	metrics.Info.WithLabelValues(deps.Host.ID().String(), cfg.Version, string(cfg.Role)).Set(1)
+	metrics := newMetrics(deps.Registerer)
+	metrics.info.WithLabelValues(deps.Host.ID().String(), cfg.Version, string(cfg.Role)).Set(1)
 	n := &Node{
 		cfg:     cfg,
 		system:  system,
 		root:    reg.Root(system),
 		inspect: reg,
+		tree:    newTree(reg, newReusingDispatcher(300, 5*time.Second), deps.Middleware), // 300: protoactor's default batch
 		metrics: metrics,
-		outbox:  NewOutbox(deps.Host, cfg.SendTimeout, metrics, log),
-		results: NewResultCache(cfg.ResultCacheSize),
+		outbox:  newOutbox(deps.Host, cfg.SendTimeout, metrics, log),
+		results: newResultCache(cfg.ResultCacheSize),
 		failed:  make(chan struct{}),
-		host:    deps.Host,
 		log:     log,
 	}
 
 	topics := withDefaultTopic(cfg.Topics)
-	owners := []childSpec{{
-		name: "health", kind: "health",
-		producer: NewHealth(HealthConfig{Interval: cfg.HealthInterval, Topic: p2p.DefaultTopic, Outbox: n.outbox, Log: log}),
-		owns:     []string{messages.TypeHealthCheck},
-	}}
-	installer := cfg.Installer
-	installer.Store, installer.Outbox, installer.Log = deps.Store, n.outbox, log
-	owners = append(owners, childSpec{
-		name: "installer", kind: "installer", producer: NewInstaller(installer),
-		owns: []string{messages.TypeInstallFunction, messages.TypeInstallFunctionResponse},
-	})
-	switch cfg.Role {
-	case RoleHead:
-		owners = append(owners, childSpec{
-			name: "executions", kind: "executions",
-			producer: NewExecutions(ExecutionsConfig{
-				Self: deps.Host.ID(), Network: deps.Host, Outbox: n.outbox, Results: n.results,
-				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
-				Inspect: reg, Metrics: metrics, Log: log,
-			}),
-			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse},
-			perRequest: true,
-		})
-	case RoleWorker:
-		owners = append(owners, childSpec{
-			name: "work", kind: "work",
-			producer: NewWork(WorkConfig{
-				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize,
-				Runner: deps.Runner, Functions: deps.Functions, Installer: actor.NewPID(system.Address(), "node/installer"),
-				Outbox: n.outbox, Results: n.results, Inspect: reg, Metrics: metrics, Log: log,
-			}),
-			owns:       []string{messages.TypeRollCall, messages.TypeExecute},
-			perRequest: true,
-		})
-	}
-	root := &nodeRoot{node: n, host: deps.Host, topics: topics, owners: owners}
-	pid, err := n.root.SpawnNamed(reg.Props("node", func() actor.Actor { return root },
-		actor.WithSupervisor(NewOneForOneBackoff(cfg.Backoff))), "node")
+	root := &nodeRoot{node: n, host: deps.Host, topics: topics, owners: n.owners(deps)}
+	pid, err := n.root.SpawnNamed(n.tree.props("node", func() actor.Actor { return root },
+		actor.WithSupervisor(newOneForOneBackoff(cfg.Backoff))), "node")
 	if err != nil {
 		system.Shutdown()
 		return nil, fmt.Errorf("spawn node root: %w", err)
@@ -208,12 +168,52 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		listeners = append(listeners, "topics/"+t)
 	}
 	for _, name := range listeners {
-		if _, err := n.root.RequestFuture(n.Child(name), &ready{}, 10*time.Second).Result(); err != nil {
+		if _, err := n.root.RequestFuture(n.child(name), &ready{}, 10*time.Second).Result(); err != nil {
 			n.Stop()
 			return nil, fmt.Errorf("start %s: %w", name, err)
 		}
 	}
 	return n, nil
+}
+
+// owners are the root's children that own wire message types: what every node has, then the
+// role's own.
+func (n *Node) owners(deps Deps) []childSpec {
+	cfg := n.cfg
+	installer := installerConfig{InstallerConfig: cfg.Installer, Store: deps.Store, Outbox: n.outbox, Log: n.log}
+	owners := []childSpec{{
+		name: "health", kind: "health",
+		producer: newHealth(healthConfig{Interval: cfg.HealthInterval, Topic: p2p.DefaultTopic, Outbox: n.outbox, Log: n.log}),
+		owns:     []string{messages.TypeHealthCheck},
+	}, {
+		name: "installer", kind: "installer", producer: newInstaller(installer),
+		owns: []string{messages.TypeInstallFunction, messages.TypeInstallFunctionResponse},
+	}}
+	switch cfg.Role {
+	case RoleHead:
+		owners = append(owners, childSpec{
+			name: "requests", kind: "requests",
+			producer: newRequests(requestsConfig{
+				Self: deps.Host.ID(), Host: deps.Host, Outbox: n.outbox, Results: n.results,
+				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
+				Tree: n.tree, Metrics: n.metrics, Log: n.log,
+			}),
+			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse},
+			perRequest: true,
+		})
+	case RoleWorker:
+		owners = append(owners, childSpec{
+			name: "work", kind: "work",
+			producer: newWork(workConfig{
+				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize,
+				Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"),
+				Outbox: n.outbox, Results: n.results, Tree: n.tree, Metrics: n.metrics, Log: n.log,
+			}),
+			owns:       []string{messages.TypeRollCall, messages.TypeExecute},
+			perRequest: true,
+		})
+	}
+	return owners
 }
 
 // topicInFlight bounds each topic's messages waiting for the router.
@@ -240,7 +240,7 @@ func (n *Node) shutdown() {
 	if err := n.root.StopFuture(n.pid).Wait(); err != nil {
 		n.log.Warn().Err(err).Msg("stop node root")
 	}
-	n.outbox.Drain(2 * time.Second)
+	n.outbox.drain(2 * time.Second)
 	n.system.Shutdown()
 }
 
@@ -251,24 +251,15 @@ func (n *Node) Failed() <-chan struct{} { return n.failed }
 // Inspect returns the registry that knows the node's live supervision tree.
 func (n *Node) Inspect() *inspect.Registry { return n.inspect }
 
-// Metrics returns the node-level metrics.
-func (n *Node) Metrics() *Metrics { return n.metrics }
-
-// Child returns the PID of a direct child of the node root, such as "router".
-func (n *Node) Child(name string) *actor.PID {
-	return actor.NewPID(n.system.Address(), n.pid.Id+"/"+name)
+// child returns the PID of a direct child of the node root, such as "router".
+func (n *Node) child(name string) *actor.PID {
+	return actor.NewPID(n.system.Address(), "node/"+name)
 }
-
-// PID returns the PID of the actor with the given ID (as the registry shows it).
-func (n *Node) PID(id string) *actor.PID { return actor.NewPID(n.system.Address(), id) }
-
-// Send delivers msg to pid from outside the tree.
-func (n *Node) Send(pid *actor.PID, msg any) { n.root.Send(pid, msg) }
 
 // nodeRoot is the root actor: it spawns the role's children and supervises them.
 type nodeRoot struct {
 	node   *Node
-	host   *p2p.Host
+	host   Host
 	topics []string
 	owners []childSpec
 	// stopping: children end because the root itself is stopping or restarting.
@@ -304,35 +295,35 @@ func (r *nodeRoot) spawnChildren(ctx actor.Context) {
 	n := r.node
 	ownerOf := make(map[string]*actor.PID)
 	for _, c := range r.owners {
-		strategy := NewOneForOneBackoff(r.node.cfg.Backoff)
+		strategy := newOneForOneBackoff(n.cfg.Backoff)
 		if c.perRequest {
-			strategy = NewStopOnFailure()
+			strategy = newStopOnFailure()
 		}
 		pid := r.spawnWith(ctx, c.name, c.kind, c.producer, strategy)
 		for _, t := range c.owns {
 			ownerOf[t] = pid
 		}
 	}
-	router := r.spawn(ctx, "router", "router", NewRouter(RouterConfig{
-		Role: n.cfg.Role, MaxMessageBytes: n.cfg.MaxMessageBytes, Owners: ownerOf, Metrics: n.metrics, Log: n.log,
+	router := r.spawn(ctx, "router", "router", newRouter(routerConfig{
+		Role: n.cfg.Role, Owners: ownerOf, Metrics: n.metrics, Log: n.log,
 	}))
-	r.spawn(ctx, "direct", "direct-listener", NewDirectListener(DirectListenerConfig{
+	r.spawn(ctx, "direct", "direct-listener", newDirectListener(directListenerConfig{
 		Host: r.host, Router: router, Metrics: n.metrics, Log: n.log,
 	}))
 	for _, t := range r.topics {
-		r.spawn(ctx, "topics/"+t, "topic-listener", NewTopicListener(TopicListenerConfig{
+		r.spawn(ctx, "topics/"+t, "topic-listener", newTopicListener(topicListenerConfig{
 			Host: r.host, Topic: t, InFlight: topicInFlight, Router: router, Metrics: n.metrics, Log: n.log,
 		}))
 	}
 }
 
 func (r *nodeRoot) spawn(ctx actor.Context, name, kind string, producer actor.Producer) *actor.PID {
-	return r.spawnWith(ctx, name, kind, producer, NewOneForOneBackoff(r.node.cfg.Backoff))
+	return r.spawnWith(ctx, name, kind, producer, newOneForOneBackoff(r.node.cfg.Backoff))
 }
 
 // spawnWith spawns a child whose own children are supervised by strategy.
 func (r *nodeRoot) spawnWith(ctx actor.Context, name, kind string, producer actor.Producer, strategy actor.SupervisorStrategy) *actor.PID {
-	pid, err := ctx.SpawnNamed(r.node.inspect.Props(kind, producer, actor.WithSupervisor(strategy)), name)
+	pid, err := ctx.SpawnNamed(r.node.tree.props(kind, producer, actor.WithSupervisor(strategy)), name)
 	if err != nil {
 		// Names are fixed and unique; failing here is a bug, and the supervisor should see it.
 		panic(fmt.Errorf("spawn %s: %w", name, err))

@@ -11,55 +11,47 @@ import (
 	"github.com/b7s-actor/b7s/messages"
 )
 
-// Network is what actors need from the libp2p host (p2p.Host implements it). Kept small so
-// actors can be tested against a fake.
-type Network interface {
-	ID() peer.ID
-	Publish(ctx context.Context, topic string, data []byte) error
-	Send(ctx context.Context, to peer.ID, data []byte) error
-	Connected(p peer.ID) bool
-}
-
-// Outbox encodes wire messages and hands them to the network off the calling actor's
-// goroutine, because a send may dial and a dial may take seconds.
-type Outbox struct {
+// outbox encodes wire messages and hands them to the host off the calling actor's goroutine,
+// because a send may dial and a dial may take seconds. Every message the node sends or
+// publishes goes through it, so each is bounded, counted and logged the same way.
+type outbox struct {
 	inFlight sync.WaitGroup
-	net      Network
+	host     Host
 	timeout  time.Duration
-	metrics  *Metrics
+	metrics  *nodeMetrics
 	log      zerolog.Logger
 }
 
-// NewOutbox returns an outbox whose sends give up after timeout.
-func NewOutbox(net Network, timeout time.Duration, metrics *Metrics, log zerolog.Logger) *Outbox {
-	return &Outbox{net: net, timeout: timeout, metrics: metrics, log: log}
+// newOutbox returns an outbox whose sends give up after timeout.
+func newOutbox(host Host, timeout time.Duration, metrics *nodeMetrics, log zerolog.Logger) *outbox {
+	return &outbox{host: host, timeout: timeout, metrics: metrics, log: log}
 }
 
-// Send delivers msg to peer to in the background; done (optional) gets the outcome.
-func (o *Outbox) Send(to peer.ID, msg messages.Message, done func(error)) {
+// send delivers msg to peer to in the background; done (optional) gets the outcome.
+func (o *outbox) send(to peer.ID, msg messages.Message, done func(error)) {
 	o.deliver(msg, to.String(), done, func(ctx context.Context, data []byte) error {
-		if err := o.net.Send(ctx, to, data); err != nil {
+		if err := o.host.Send(ctx, to, data); err != nil {
 			return err
 		}
-		o.metrics.MessagesSent.WithLabelValues(msg.Type()).Inc()
+		o.metrics.messagesSent.WithLabelValues(msg.Type()).Inc()
 		return nil
 	})
 }
 
-// Publish publishes msg on topic in the background; done (optional) gets the outcome.
-func (o *Outbox) Publish(topic string, msg messages.Message, done func(error)) {
+// publish publishes msg on topic in the background; done (optional) gets the outcome.
+func (o *outbox) publish(topic string, msg messages.Message, done func(error)) {
 	o.deliver(msg, topic, done, func(ctx context.Context, data []byte) error {
-		if err := o.net.Publish(ctx, topic, data); err != nil {
+		if err := o.host.Publish(ctx, topic, data); err != nil {
 			return err
 		}
-		o.metrics.MessagesPublished.WithLabelValues(msg.Type(), topic).Inc()
+		o.metrics.messagesPublished.WithLabelValues(msg.Type(), topic).Inc()
 		return nil
 	})
 }
 
 // deliver encodes msg and runs transmit with it off the caller's goroutine, bounded by the
-// outbox's timeout and counted for Drain.
-func (o *Outbox) deliver(msg messages.Message, target string, done func(error), transmit func(context.Context, []byte) error) {
+// outbox's timeout and counted for drain.
+func (o *outbox) deliver(msg messages.Message, target string, done func(error), transmit func(context.Context, []byte) error) {
 	data, err := messages.Encode(msg)
 	if err != nil {
 		o.finish(done, err, msg, target)
@@ -74,15 +66,27 @@ func (o *Outbox) deliver(msg messages.Message, target string, done func(error), 
 	}()
 }
 
-// Drain waits up to d for the sends in flight, so that the last answers of a stopping node
+// drain waits up to d for the sends in flight, so that the last answers of a stopping node
 // (requests cut short) leave before the host closes.
-func (o *Outbox) Drain(d time.Duration) { waitAtMost(&o.inFlight, d) }
+func (o *outbox) drain(d time.Duration) { waitAtMost(&o.inFlight, d) }
 
-func (o *Outbox) finish(done func(error), err error, msg messages.Message, target string) {
+func (o *outbox) finish(done func(error), err error, msg messages.Message, target string) {
 	if err != nil {
 		o.log.Warn().Err(err).Str("type", msg.Type()).Str("to", target).Msg("outbound message failed")
 	}
 	if done != nil {
 		done(err)
+	}
+}
+
+// waitAtMost waits for wg, giving up after d.
+func waitAtMost(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
 	}
 }

@@ -11,14 +11,14 @@ const (
 	RoleWorker Role = "worker"
 )
 
-// Pipeline says how a message arrived: on a gossipsub topic or on a direct stream.
-type Pipeline struct {
+// pipeline says how a message arrived: on a gossipsub topic or on a direct stream.
+type pipeline struct {
 	Direct bool
 	Topic  string // set when !Direct
 }
 
 // String names the pipeline for logs and metric labels.
-func (p Pipeline) String() string {
+func (p pipeline) String() string {
 	if p.Direct {
 		return "direct"
 	}
@@ -46,27 +46,27 @@ var routes = map[string]route{
 
 // Drop reasons, used as the `reason` label of b7s_node_messages_dropped.
 const (
-	DropMalformed   = "malformed"
-	DropTooLarge    = "too_large"
-	DropUnknownType = "unknown_type"
-	DropPipeline    = "not_allowed_on_pipeline"
-	DropRole        = "not_allowed_for_role"
-	DropInvalid     = "invalid"
-	DropNoOwner     = "no_owner"
+	dropMalformed   = "malformed"
+	dropTooLarge    = "too_large"
+	dropUnknownType = "unknown_type"
+	dropPipeline    = "not_allowed_on_pipeline"
+	dropRole        = "not_allowed_for_role"
+	dropInvalid     = "invalid"
+	dropNoOwner     = "no_owner"
 )
 
 // admit applies spec §2.1's two filters to a message type. It returns "" when the message may
 // pass, or the drop reason.
-func admit(typ string, p Pipeline, role Role) string {
+func admit(typ string, p pipeline, role Role) string {
 	r, ok := routes[typ]
 	if !ok {
-		return DropUnknownType
+		return dropUnknownType
 	}
 	if (p.Direct && !r.direct) || (!p.Direct && !r.pubsub) {
-		return DropPipeline
+		return dropPipeline
 	}
 	if (role == RoleHead && !r.head) || (role == RoleWorker && !r.worker) {
-		return DropRole
+		return dropRole
 	}
 	return ""
 }

@@ -11,23 +11,23 @@ func TestAdmit_EveryTypePipelineAndRole(t *testing.T) {
 	type want struct{ pubsubWorker, pubsubHead, directWorker, directHead string }
 	ok := ""
 	cases := map[string]want{
-		messages.TypeHealthCheck:             {ok, ok, DropPipeline, DropPipeline},
-		messages.TypeInstallFunction:         {ok, DropRole, ok, DropRole},
-		messages.TypeInstallFunctionResponse: {DropPipeline, DropPipeline, DropRole, ok},
-		messages.TypeRollCall:                {ok, DropRole, DropPipeline, DropPipeline},
-		messages.TypeRollCallResponse:        {DropPipeline, DropPipeline, DropRole, ok},
-		messages.TypeExecute:                 {DropPipeline, DropPipeline, ok, ok},
-		messages.TypeExecuteResponse:         {DropPipeline, DropPipeline, DropRole, ok},
-		messages.TypeFormCluster:             {DropPipeline, DropPipeline, ok, DropRole},
-		messages.TypeFormClusterResponse:     {DropPipeline, DropPipeline, DropRole, ok},
-		messages.TypeDisbandCluster:          {DropPipeline, DropPipeline, ok, DropRole},
-		"MsgNoSuchThing":                     {DropUnknownType, DropUnknownType, DropUnknownType, DropUnknownType},
+		messages.TypeHealthCheck:             {ok, ok, dropPipeline, dropPipeline},
+		messages.TypeInstallFunction:         {ok, dropRole, ok, dropRole},
+		messages.TypeInstallFunctionResponse: {dropPipeline, dropPipeline, dropRole, ok},
+		messages.TypeRollCall:                {ok, dropRole, dropPipeline, dropPipeline},
+		messages.TypeRollCallResponse:        {dropPipeline, dropPipeline, dropRole, ok},
+		messages.TypeExecute:                 {dropPipeline, dropPipeline, ok, ok},
+		messages.TypeExecuteResponse:         {dropPipeline, dropPipeline, dropRole, ok},
+		messages.TypeFormCluster:             {dropPipeline, dropPipeline, ok, dropRole},
+		messages.TypeFormClusterResponse:     {dropPipeline, dropPipeline, dropRole, ok},
+		messages.TypeDisbandCluster:          {dropPipeline, dropPipeline, ok, dropRole},
+		"MsgNoSuchThing":                     {dropUnknownType, dropUnknownType, dropUnknownType, dropUnknownType},
 	}
-	pubsub := Pipeline{Topic: "blockless/b7s/general"}
-	direct := Pipeline{Direct: true}
+	pubsub := pipeline{Topic: "blockless/b7s/general"}
+	direct := pipeline{Direct: true}
 	for typ, w := range cases {
 		for _, c := range []struct {
-			p    Pipeline
+			p    pipeline
 			role Role
 			want string
 		}{

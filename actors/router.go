@@ -9,49 +9,44 @@ import (
 	"github.com/b7s-actor/b7s/messages"
 )
 
-// RouterConfig is what the router needs: the node's role, the size limit for one message, and
-// which actor owns each message type.
-type RouterConfig struct {
-	Role            Role
-	MaxMessageBytes int
-	Owners          map[string]*actor.PID // message type -> owning actor
-	Metrics         *Metrics
-	Log             zerolog.Logger
+// routerConfig is what the router needs: the node's role and which actor owns each message
+// type. Sizes are not its concern: the direct protocol refuses a message over the node's limit
+// while reading it, and gossipsub refuses one over its own.
+type routerConfig struct {
+	Role    Role
+	Owners  map[string]*actor.PID // message type -> owning actor
+	Metrics *nodeMetrics
+	Log     zerolog.Logger
 }
 
-// Router decodes inbound wire messages, enforces spec §2.1's pipeline and role rules, and
+// router decodes inbound wire messages, enforces spec §2.1's pipeline and role rules, and
 // forwards each admitted message to the actor that owns its type. It keeps no state between
 // messages, so a restart loses nothing.
-type Router struct {
-	cfg RouterConfig
+type router struct {
+	cfg routerConfig
 }
 
-// NewRouter returns a producer for the router actor.
-func NewRouter(cfg RouterConfig) actor.Producer {
-	return func() actor.Actor { return &Router{cfg: cfg} }
+func newRouter(cfg routerConfig) actor.Producer {
+	return func() actor.Actor { return &router{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
-func (r *Router) Receive(ctx actor.Context) {
+func (r *router) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *Inbound:
+	case *inbound:
 		r.route(ctx, m)
 	}
 }
 
-func (r *Router) route(ctx actor.Context, in *Inbound) {
+func (r *router) route(ctx actor.Context, in *inbound) {
 	if in.Done != nil {
 		defer in.Done()
 	}
-	if r.cfg.MaxMessageBytes > 0 && len(in.Data) > r.cfg.MaxMessageBytes {
-		r.drop(in, "", DropTooLarge, messages.ErrTooLarge)
-		return
-	}
 	typ, err := messages.TypeOf(in.Data)
 	if err != nil {
-		reason := DropMalformed
+		reason := dropMalformed
 		if errors.Is(err, messages.ErrUnknownType) {
-			reason = DropUnknownType
+			reason = dropUnknownType
 		}
 		r.drop(in, "", reason, err)
 		return
@@ -60,32 +55,32 @@ func (r *Router) route(ctx actor.Context, in *Inbound) {
 		r.drop(in, typ, reason, nil)
 		return
 	}
-	msg, err := messages.DecodeAs(typ, in.Data) // size and type were checked above
+	msg, err := messages.DecodeAs(typ, in.Data) // the type was checked above
 	if err != nil {
-		r.drop(in, typ, DropMalformed, err)
+		r.drop(in, typ, dropMalformed, err)
 		return
 	}
-	r.cfg.Metrics.MessagesProcessed.WithLabelValues(typ).Inc()
+	r.cfg.Metrics.messagesProcessed.WithLabelValues(typ).Inc()
 	if err := msg.Valid(); err != nil {
-		r.drop(in, typ, DropInvalid, err)
+		r.drop(in, typ, dropInvalid, err)
 		return
 	}
 	owner, ok := r.cfg.Owners[typ]
 	if !ok {
-		r.drop(in, typ, DropNoOwner, nil)
+		r.drop(in, typ, dropNoOwner, nil)
 		return
 	}
-	r.cfg.Metrics.MessagesProcessedOK.WithLabelValues(typ).Inc()
-	ctx.Send(owner, &Delivery{Pipeline: in.Pipeline, From: in.From, Author: in.Author, Message: msg})
+	r.cfg.Metrics.messagesProcessedOK.WithLabelValues(typ).Inc()
+	ctx.Send(owner, &delivery{Pipeline: in.Pipeline, From: in.From, Author: in.Author, Message: msg})
 }
 
-func (r *Router) drop(in *Inbound, typ, reason string, err error) {
-	r.cfg.Metrics.MessagesDropped.WithLabelValues(in.Pipeline.String(), reason).Inc()
+func (r *router) drop(in *inbound, typ, reason string, err error) {
+	r.cfg.Metrics.messagesDropped.WithLabelValues(in.Pipeline.String(), reason).Inc()
 	if typ != "" {
-		r.cfg.Metrics.MessagesProcessedErr.WithLabelValues(typ).Inc()
+		r.cfg.Metrics.messagesProcessedErr.WithLabelValues(typ).Inc()
 	}
 	ev := r.cfg.Log.Warn()
-	if reason == DropRole || reason == DropNoOwner {
+	if reason == dropRole || reason == dropNoOwner {
 		// Normal on a shared topic (a head sees roll calls too); not worth a warning.
 		ev = r.cfg.Log.Debug()
 	}

@@ -1,17 +1,21 @@
 package actors
 
 import (
+	"errors"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/b7s-actor/b7s/internal/check"
 )
 
 // BackoffConfig shapes how a supervisor restarts a failing child.
 type BackoffConfig struct {
-	// MaxRestarts within Window before the child is stopped for good.
+	// MaxRestarts within Window before the child is stopped for good (0: no limit).
 	MaxRestarts int
 	Window      time.Duration
-	// The first restart waits Initial; each further one within Window doubles it, up to Max.
+	// The first restart is immediate; the next waits Initial, and each further one within
+	// Window doubles it, up to Max.
 	Initial, Max time.Duration
 }
 
@@ -21,12 +25,30 @@ func DefaultBackoff() BackoffConfig {
 	return BackoffConfig{MaxRestarts: 10, Window: time.Minute, Initial: 50 * time.Millisecond, Max: 5 * time.Second}
 }
 
+func (c BackoffConfig) validate() error {
+	return errors.Join(
+		check.Min("Backoff.MaxRestarts", c.MaxRestarts, 0),
+		check.Min("Backoff.Window", c.Window, time.Millisecond),
+		check.Min("Backoff.Initial", c.Initial, 0),
+		check.Min("Backoff.Max", c.Max, c.Initial),
+	)
+}
+
+// doubling is the wait before the n-th retry (n ≥ 1): initial, then twice as long each time,
+// never more than max. The installer's retries and the supervisor's restarts both use it.
+func doubling(initial, max time.Duration, n int) time.Duration {
+	d := initial
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}
+
 // oneForOneBackoff restarts only the failed child, after an exponential delay. protoactor has
 // OneForOne (no delay) and ExponentialBackoff (no limit); a node needs both.
 type oneForOneBackoff struct{ cfg BackoffConfig }
 
-// NewOneForOneBackoff returns the supervisor strategy the node uses for its children.
-func NewOneForOneBackoff(cfg BackoffConfig) actor.SupervisorStrategy {
+func newOneForOneBackoff(cfg BackoffConfig) actor.SupervisorStrategy {
 	return &oneForOneBackoff{cfg: cfg}
 }
 
@@ -40,32 +62,16 @@ func (s *oneForOneBackoff) HandleFailure(_ *actor.ActorSystem, supervisor actor.
 		supervisor.StopChildren(child)
 		return
 	}
-	delay := backoffDelay(s.cfg, n)
-	if delay <= 0 {
+	if n <= 1 || s.cfg.Initial <= 0 {
 		supervisor.RestartChildren(child)
 		return
 	}
 	// The child's mailbox stays suspended meanwhile, so nothing sent to it is lost.
-	time.AfterFunc(delay, func() { supervisor.RestartChildren(child) })
+	time.AfterFunc(doubling(s.cfg.Initial, s.cfg.Max, n-1), func() { supervisor.RestartChildren(child) })
 }
 
-// backoffDelay is the wait before the n-th restart within the window (n starts at 1).
-func backoffDelay(cfg BackoffConfig, n int) time.Duration {
-	if n <= 1 || cfg.Initial <= 0 {
-		return 0
-	}
-	d := cfg.Initial
-	for i := 2; i < n && d < cfg.Max; i++ {
-		d *= 2
-	}
-	if cfg.Max > 0 && d > cfg.Max {
-		d = cfg.Max
-	}
-	return d
-}
-
-// NewStopOnFailure stops a failed child instead of restarting it: for actors that serve one
+// newStopOnFailure stops a failed child instead of restarting it: for actors that serve one
 // request, where a restart would run the request a second time.
-func NewStopOnFailure() actor.SupervisorStrategy {
+func newStopOnFailure() actor.SupervisorStrategy {
 	return actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
-	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/messages"
 )
@@ -26,64 +25,64 @@ type FunctionLocator interface {
 	FunctionPath(cid, method string) (string, error)
 }
 
-// WorkConfig configures a worker's work actor.
-type WorkConfig struct {
+// workConfig configures a worker's work actor.
+type workConfig struct {
 	Self        peer.ID
 	Concurrency int // executions at once
 	QueueSize   int // executions waiting beyond Concurrency; more are refused with 503
 	Runner      FunctionRunner
 	Functions   FunctionLocator
 	Installer   *actor.PID // asked for functions a roll call needs
-	Outbox      *Outbox
-	Results     *ResultCache
-	Inspect     *inspect.Registry
-	Metrics     *Metrics
+	Outbox      *outbox
+	Results     *resultCache
+	Tree        *tree
+	Metrics     *nodeMetrics
 	Log         zerolog.Logger
 }
 
-// Work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
-// concurrency limit and a bounded queue, and runs each admitted execution in a child actor.
-type Work struct {
-	cfg     WorkConfig
+// work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
+// concurrency limit and a bounded queue, and runs each admitted execution in a workerExecution
+// child.
+type work struct {
+	cfg     workConfig
 	running map[string]*actor.PID // request ID -> child
 	byPID   map[string]string     // child ID -> request ID
-	queue   []*Delivery           // admitted, waiting for a slot
+	queue   []*delivery           // admitted, waiting for a slot
 	// roll calls waiting for the installer, by function
 	pendingRollCalls map[string][]messages.MsgRollCall
 }
 
-// NewWork returns a producer for the work actor.
-func NewWork(cfg WorkConfig) actor.Producer {
-	return func() actor.Actor { return &Work{cfg: cfg} }
+func newWork(cfg workConfig) actor.Producer {
+	return func() actor.Actor { return &work{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
-func (w *Work) Receive(ctx actor.Context) {
+func (w *work) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		w.running = make(map[string]*actor.PID)
 		w.byPID = make(map[string]string)
 		w.pendingRollCalls = make(map[string][]messages.MsgRollCall)
-	case *Delivery:
+	case *delivery:
 		switch wm := m.Message.(type) {
 		case messages.MsgRollCall:
 			w.rollCall(ctx, wm)
 		case messages.MsgExecute:
 			w.execute(ctx, m, wm)
 		}
-	case *InstallResult:
+	case *installResult:
 		w.installed(m)
 	case *actor.Terminated:
 		w.finished(ctx, m.Who)
 	}
 }
 
-func (w *Work) busy() bool {
+func (w *work) busy() bool {
 	return len(w.running) >= w.cfg.Concurrency && len(w.queue) >= w.cfg.QueueSize
 }
 
-func (w *Work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
-	w.cfg.Metrics.RollCallsSeen.WithLabelValues(rc.FunctionID).Inc()
+func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
+	w.cfg.Metrics.rollCallsSeen.WithLabelValues(rc.FunctionID).Inc()
 	switch {
 	case rc.Consensus != messages.ConsensusNone:
 		// Consensus clusters are not implemented yet: volunteering would only fail later.
@@ -103,11 +102,11 @@ func (w *Work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 	waiting := w.pendingRollCalls[rc.FunctionID]
 	w.pendingRollCalls[rc.FunctionID] = append(waiting, rc)
 	if len(waiting) == 0 {
-		ctx.Send(w.cfg.Installer, &InstallRequest{CID: rc.FunctionID, ReplyTo: ctx.Self()})
+		ctx.Send(w.cfg.Installer, &installRequest{CID: rc.FunctionID, ReplyTo: ctx.Self()})
 	}
 }
 
-func (w *Work) installed(r *InstallResult) {
+func (w *work) installed(r *installResult) {
 	code := messages.CodeAccepted
 	if r.Err != nil {
 		code = messages.CodeError
@@ -118,15 +117,15 @@ func (w *Work) installed(r *InstallResult) {
 	delete(w.pendingRollCalls, r.CID)
 }
 
-func (w *Work) answerRollCall(rc messages.MsgRollCall, code messages.Code) {
+func (w *work) answerRollCall(rc messages.MsgRollCall, code messages.Code) {
 	if code == messages.CodeAccepted {
-		w.cfg.Metrics.RollCallsApplied.WithLabelValues(rc.FunctionID).Inc()
+		w.cfg.Metrics.rollCallsApplied.WithLabelValues(rc.FunctionID).Inc()
 	}
-	w.cfg.Outbox.Send(rc.Origin, rc.Response(code), nil)
+	w.cfg.Outbox.send(rc.Origin, rc.Response(code), nil)
 }
 
-func (w *Work) execute(ctx actor.Context, d *Delivery, m messages.MsgExecute) {
-	w.cfg.Metrics.FunctionExecutions.WithLabelValues(m.FunctionID).Inc()
+func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
+	w.cfg.Metrics.functionExecutions.WithLabelValues(m.FunctionID).Inc()
 	log := w.cfg.Log.With().Str("request", m.RequestID).Str("function", m.FunctionID).Stringer("peer", d.From).Logger()
 	if m.RequestID == "" {
 		log.Warn().Msg("execute without request_id dropped") // spec §4.5: nothing is sent
@@ -155,7 +154,7 @@ func (w *Work) execute(ctx actor.Context, d *Delivery, m messages.MsgExecute) {
 	w.reply(d.From, m, messages.CodeNotAvailable, fmt.Sprintf("worker busy: %d running, %d queued", len(w.running), len(w.queue)))
 }
 
-func (w *Work) queued(requestID string) bool {
+func (w *work) queued(requestID string) bool {
 	for _, d := range w.queue {
 		if d.Message.(messages.MsgExecute).RequestID == requestID {
 			return true
@@ -164,9 +163,9 @@ func (w *Work) queued(requestID string) bool {
 	return false
 }
 
-func (w *Work) start(ctx actor.Context, d *Delivery) {
+func (w *work) start(ctx actor.Context, d *delivery) {
 	m := d.Message.(messages.MsgExecute)
-	pid, err := ctx.SpawnNamed(w.cfg.Inspect.Props("execution", newExecution(w.cfg, d.From, m)), m.RequestID)
+	pid, err := ctx.SpawnNamed(w.cfg.Tree.props("execution", newWorkerExecution(w.cfg, d.From, m)), m.RequestID)
 	if err != nil {
 		w.reply(d.From, m, messages.CodeError, "could not start the execution")
 		w.cfg.Log.Error().Err(err).Str("request", m.RequestID).Msg("spawn execution")
@@ -176,7 +175,7 @@ func (w *Work) start(ctx actor.Context, d *Delivery) {
 	w.byPID[pid.Id] = m.RequestID
 }
 
-func (w *Work) finished(ctx actor.Context, who *actor.PID) {
+func (w *work) finished(ctx actor.Context, who *actor.PID) {
 	id, ok := w.byPID[who.Id]
 	if !ok {
 		return
@@ -192,17 +191,17 @@ func (w *Work) finished(ctx actor.Context, who *actor.PID) {
 
 // reply refuses m with code. The refusal carries a result keyed by this worker, as every
 // non-204 answer does (spec §4.5), so a head knows at once this worker will not run it.
-func (w *Work) reply(to peer.ID, m messages.MsgExecute, code messages.Code, msg string) {
+func (w *work) reply(to peer.ID, m messages.MsgExecute, code messages.Code, msg string) {
 	resp := m.Response(code)
 	resp.Results = messages.ResultMap{w.cfg.Self: {ExecutionResult: messages.ExecutionResult{Code: code}}}
 	resp.Message = msg
-	w.cfg.Outbox.Send(to, resp, nil)
+	w.cfg.Outbox.send(to, resp, nil)
 }
 
-// runningExecution runs one function in its own actor: the wazero call runs on a goroutine of its
+// workerExecution runs one function on a worker, in its own actor: the wazero call runs on a goroutine of its
 // own and comes back as a message, so the actor can be stopped (which cancels the guest).
-type runningExecution struct {
-	cfg      WorkConfig
+type workerExecution struct {
+	cfg      workConfig
 	from     peer.ID
 	req      messages.MsgExecute
 	cancel   context.CancelFunc
@@ -214,11 +213,11 @@ type executionDone struct {
 	err error
 }
 
-func newExecution(cfg WorkConfig, from peer.ID, req messages.MsgExecute) actor.Producer {
-	return func() actor.Actor { return &runningExecution{cfg: cfg, from: from, req: req} }
+func newWorkerExecution(cfg workConfig, from peer.ID, req messages.MsgExecute) actor.Producer {
+	return func() actor.Actor { return &workerExecution{cfg: cfg, from: from, req: req} }
 }
 
-func (e *runningExecution) Receive(ctx actor.Context) {
+func (e *workerExecution) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		e.run(ctx)
@@ -235,7 +234,7 @@ func (e *runningExecution) Receive(ctx actor.Context) {
 	}
 }
 
-func (e *runningExecution) run(ctx actor.Context) {
+func (e *workerExecution) run(ctx actor.Context) {
 	path, err := e.cfg.Functions.FunctionPath(e.req.FunctionID, e.req.Method)
 	if err != nil {
 		e.fail(ctx, err)
@@ -251,13 +250,13 @@ func (e *runningExecution) run(ctx actor.Context) {
 	}()
 }
 
-func (e *runningExecution) fail(ctx actor.Context, err error) {
+func (e *workerExecution) fail(ctx actor.Context, err error) {
 	e.cfg.Log.Warn().Err(err).Str("request", e.req.RequestID).Msg("execution failed to start")
 	e.send(messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, err.Error())
 	ctx.Stop(ctx.Self())
 }
 
-func (e *runningExecution) report(ctx actor.Context, m executionDone) {
+func (e *workerExecution) report(ctx actor.Context, m executionDone) {
 	if m.err != nil {
 		e.cfg.Log.Debug().Err(m.err).Str("request", e.req.RequestID).Str("function", e.req.FunctionID).Msg("function did not succeed")
 	}
@@ -266,14 +265,14 @@ func (e *runningExecution) report(ctx actor.Context, m executionDone) {
 	ctx.Stop(ctx.Self())
 }
 
-func (e *runningExecution) send(code messages.Code, res messages.ExecutionResult, msg string) {
+func (e *workerExecution) send(code messages.Code, res messages.ExecutionResult, msg string) {
 	e.reported = true
 	results := messages.ResultMap{e.cfg.Self: {ExecutionResult: res}}
-	e.cfg.Results.Put(e.req.RequestID, results)
+	e.cfg.Results.put(e.req.RequestID, results)
 	resp := e.req.Response(code)
 	resp.Results = results
 	resp.Message = msg
-	e.cfg.Outbox.Send(e.from, resp, nil)
+	e.cfg.Outbox.send(e.from, resp, nil)
 }
 
 func toExecutorRequest(m messages.MsgExecute, path string) executor.Request {

@@ -1,4 +1,4 @@
-package actors_test
+package actors
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/messages"
@@ -67,40 +66,41 @@ func newPeerID() peer.ID {
 type workFixture struct {
 	sys       *actortest.System
 	work      *actor.PID
-	net       *recordingNetwork
+	host      *fakeHost
 	runner    *gatedRunner
 	installer *actortest.Probe
 }
 
-func newWork(t *testing.T, concurrency, queue int) workFixture {
+func newWorkFixture(t *testing.T, concurrency, queue int) workFixture {
 	sys := actortest.NewSystem(t)
-	net := &recordingNetwork{self: self, sent: make(chan sentMessage, 64)}
+	host := newFakeHost(self)
 	runner := &gatedRunner{release: make(chan struct{})}
 	installer := sys.NewProbe(t, "installer")
-	work := sys.Spawn(t, "work", "work", actors.NewWork(actors.WorkConfig{
+	metrics := newMetrics(nil)
+	w := sys.Spawn(t, "work", "work", newWork(workConfig{
 		Self: self, Concurrency: concurrency, QueueSize: queue,
 		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
-		Outbox:  actors.NewOutbox(net, time.Second, actors.NewMetrics(nil), sys.Log),
-		Results: actors.NewResultCache(10), Inspect: sys.Registry, Metrics: actors.NewMetrics(nil), Log: sys.Log,
-	}), actor.WithSupervisor(actors.NewStopOnFailure()))
-	return workFixture{sys: sys, work: work, net: net, runner: runner, installer: installer}
+		Outbox:  newOutbox(host, time.Second, metrics, sys.Log),
+		Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
+	}), actor.WithSupervisor(newStopOnFailure()))
+	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer}
 }
 
 func (f workFixture) execute(id, function string) {
-	f.sys.Send(f.work, &actors.Delivery{Pipeline: actors.Pipeline{Direct: true}, From: head, Author: head,
+	f.sys.Send(f.work, &delivery{Pipeline: pipeline{Direct: true}, From: head, Author: head,
 		Message: messages.MsgExecute{Request: messages.Request{FunctionID: function, Method: "m.wasm"}, RequestID: id}})
 }
 
 func (f workFixture) rollCall(t *testing.T, rc messages.MsgRollCall) {
 	rc.Origin, rc.RequestID = head, "r-"+rc.FunctionID
-	f.sys.Send(f.work, &actors.Delivery{Pipeline: actors.Pipeline{Topic: "t"}, From: head, Author: head, Message: rc})
+	f.sys.Send(f.work, &delivery{Pipeline: pipeline{Topic: "t"}, From: head, Author: head, Message: rc})
 }
 
 // sent returns the next message the worker sent, decoded.
 func (f workFixture) sent(t *testing.T) (peer.ID, messages.Message) {
 	t.Helper()
 	select {
-	case m := <-f.net.sent:
+	case m := <-f.host.sent:
 		msg, err := messages.Decode(m.data, 0)
 		if err != nil {
 			t.Fatalf("worker sent undecodable %s: %v", m.data, err)
@@ -116,7 +116,7 @@ func (f workFixture) nothingSent(t *testing.T) {
 	t.Helper()
 	synctest.Wait()
 	select {
-	case m := <-f.net.sent:
+	case m := <-f.host.sent:
 		t.Fatalf("worker sent %s", m.data)
 	default:
 	}
@@ -124,7 +124,7 @@ func (f workFixture) nothingSent(t *testing.T) {
 
 func TestWork_RunsWithinConcurrencyQueuesThenRefuses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newWork(t, 1, 1)
+		f := newWorkFixture(t, 1, 1)
 		f.execute("a", "fn") // runs
 		f.execute("b", "fn") // waits in the queue
 		f.execute("c", "fn") // refused
@@ -161,7 +161,7 @@ func TestWork_RunsWithinConcurrencyQueuesThenRefuses(t *testing.T) {
 
 func TestWork_ExecuteRules(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newWork(t, 2, 2)
+		f := newWorkFixture(t, 2, 2)
 		f.execute("", "fn") // no request ID: dropped, nothing sent (spec §4.5)
 		f.nothingSent(t)
 		f.execute("x", "missing")
@@ -170,7 +170,7 @@ func TestWork_ExecuteRules(t *testing.T) {
 			r.Results[self].Code != messages.CodeNotFound {
 			t.Fatalf("not installed: %+v", r)
 		}
-		f.sys.Send(f.work, &actors.Delivery{Pipeline: actors.Pipeline{Direct: true}, From: head, Author: head,
+		f.sys.Send(f.work, &delivery{Pipeline: pipeline{Direct: true}, From: head, Author: head,
 			Message: messages.MsgExecute{Request: messages.Request{FunctionID: "fn", Method: "m.wasm",
 				Config: messages.Config{ConsensusAlgorithm: "raft"}}, RequestID: "y"}})
 		_, msg = f.sent(t)
@@ -182,7 +182,7 @@ func TestWork_ExecuteRules(t *testing.T) {
 
 func TestWork_RollCallAnswers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newWork(t, 1, 0)
+		f := newWorkFixture(t, 1, 0)
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
 		to, msg := f.sent(t)
 		if r := msg.(messages.MsgRollCallResponse); to != head || r.Code != messages.CodeAccepted || r.FunctionID != "fn" {
@@ -195,16 +195,16 @@ func TestWork_RollCallAnswers(t *testing.T) {
 
 		// Not installed: the worker asks the installer and answers with the outcome.
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "new"})
-		req := actortest.Expect[*actors.InstallRequest](t, f.installer, time.Minute)
+		req := actortest.Expect[*installRequest](t, f.installer, time.Minute)
 		f.nothingSent(t)
-		f.sys.Send(req.ReplyTo, &actors.InstallResult{CID: "new"})
+		f.sys.Send(req.ReplyTo, &installResult{CID: "new"})
 		_, msg = f.sent(t)
 		if r := msg.(messages.MsgRollCallResponse); r.Code != messages.CodeAccepted || r.FunctionID != "new" {
 			t.Fatalf("after install: %+v", r)
 		}
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "broken"})
-		req = actortest.Expect[*actors.InstallRequest](t, f.installer, time.Minute)
-		f.sys.Send(req.ReplyTo, &actors.InstallResult{CID: "broken", Err: context.DeadlineExceeded})
+		req = actortest.Expect[*installRequest](t, f.installer, time.Minute)
+		f.sys.Send(req.ReplyTo, &installResult{CID: "broken", Err: context.DeadlineExceeded})
 		_, msg = f.sent(t)
 		if r := msg.(messages.MsgRollCallResponse); r.Code != messages.CodeError {
 			t.Fatalf("failed install: %+v", r)

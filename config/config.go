@@ -4,12 +4,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-)
 
-// Roles a node can take (spec §10 `role`).
-const (
-	RoleHead   = "head"
-	RoleWorker = "worker"
+	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/executor"
+	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/p2p"
 )
 
 // Log formats accepted by `log.format`.
@@ -22,7 +21,7 @@ const (
 // spec §10; every yaml tag is the YAML key. Durations are Go duration strings
 // in YAML and in the environment ("1s", "250ms").
 type Config struct {
-	// Role is RoleHead or RoleWorker.
+	// Role is actors.RoleHead or actors.RoleWorker.
 	Role string `yaml:"role"`
 	// Concurrency is how many executions a worker runs at once.
 	Concurrency uint `yaml:"concurrency"`
@@ -171,40 +170,43 @@ type Metrics struct {
 	LibP2P bool `yaml:"libp2p"`
 }
 
-// Default returns the configuration used when no source sets a value.
-// Workspace and DB are left empty for ResolvePaths.
+// Default returns the configuration used when no source sets a value. Every default of a
+// component's setting comes from that component's DefaultConfig (TestDefault_ComesFromComponents
+// keeps it so); only the log settings are config's own. Workspace and DB are left empty for
+// ResolvePaths.
 func Default() Config {
+	node, exec, store, host := actors.DefaultConfig(), executor.DefaultConfig(), fstore.DefaultConfig(), p2p.DefaultConfig()
 	return Config{
-		Role:           RoleWorker,
-		Concurrency:    10,
-		HealthInterval: time.Minute,
+		Role:           string(node.Role),
+		Concurrency:    uint(node.Concurrency),
+		HealthInterval: node.HealthInterval,
 		Log: Log{
 			Level:  "info",
 			Format: LogFormatConsole,
 		},
 		Connectivity: Connectivity{
-			Address:   "0.0.0.0",
-			QUIC:      true,
-			Discovery: true,
+			Address:   host.Address,
+			QUIC:      !host.DisableQUIC,
+			Discovery: !host.DisableDiscovery,
 		},
 		Head: Head{
-			RollCallTimeout:  5 * time.Second,
-			ExecutionTimeout: 20 * time.Second,
-			SettleWindow:     100 * time.Millisecond,
-			ResultCacheSize:  1000,
+			RollCallTimeout:  node.RollCallTimeout,
+			ExecutionTimeout: node.ExecutionTimeout,
+			SettleWindow:     node.SettleWindow,
+			ResultCacheSize:  node.ResultCacheSize,
 		},
 		Worker: Worker{
-			QueueSize:        100,
-			MaxOutputBytes:   1 << 20,
-			MemoryLimitPages: 4096,
-			MaxRunTime:       time.Minute,
+			QueueSize:        node.QueueSize,
+			MaxOutputBytes:   exec.MaxOutputBytes,
+			MemoryLimitPages: exec.DefaultMemoryLimitPages,
+			MaxRunTime:       exec.MaxRunTime,
 		},
 		FStore: FStore{
-			Gateway:      "https://{cid}.ipfs.w3s.link/manifest.json",
-			SyncInterval: time.Hour,
+			Gateway:      store.GatewayTemplate,
+			SyncInterval: node.Installer.SyncInterval,
 		},
 	}
 }
 
 // IsHead reports whether the node runs as a head.
-func (c Config) IsHead() bool { return c.Role == RoleHead }
+func (c Config) IsHead() bool { return actors.Role(c.Role) == actors.RoleHead }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/b7s-actor/b7s/actors"
 )
 
 func TestEnvKey_ConvertsNamesToYAMLKeys(t *testing.T) {
@@ -82,7 +84,7 @@ func TestApplyEnv_ParsesEveryFieldType(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.Role = RoleHead
+	want.Role = string(actors.RoleHead)
 	want.Concurrency = 7
 	want.BootNodes = []string{
 		"/ip4/1.2.3.4/tcp/1/p2p/12D3KooWFJxHN8NMAQkU6HdqvMM4wpSKnsyzSb2rJwMhg2w4UsWh",

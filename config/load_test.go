@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/b7s-actor/b7s/actors"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
@@ -124,7 +125,7 @@ func TestLoad_ShortFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.Role = RoleHead
+	want.Role = string(actors.RoleHead)
 	want.Connectivity.Port = 9000
 	want.Concurrency = 5
 	want.Log.Level = "debug"
@@ -255,7 +256,7 @@ func TestExample_UncommentedLoadsAndDocumentsEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
-	if c.Role != RoleHead || c.Connectivity.Port != 9000 || c.Head.RestAPI != "localhost:8888" ||
+	if c.Role != string(actors.RoleHead) || c.Connectivity.Port != 9000 || c.Head.RestAPI != "localhost:8888" ||
 		c.Telemetry.Tracing.ExporterBatchTimeout != 5*time.Second || len(c.BootNodes) != 2 {
 		t.Errorf("example values not loaded: %+v", c)
 	}

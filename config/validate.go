@@ -1,7 +1,6 @@
 package config
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +13,9 @@ import (
 
 	"github.com/multiformats/go-multiaddr"
 	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/internal/check"
 )
 
 // Bounds enforced by Validate.
@@ -29,7 +31,9 @@ const (
 	MaxResultCacheSize  = 1_000_000
 	MaxQueueSize        = 1_000_000
 	MinMaxOutputBytes   = 1
-	MaxMaxOutputBytes   = 1 << 30
+	// MaxMaxOutputBytes keeps results sendable: JSON can make each output byte six on the
+	// wire, so 4 MiB of stdout and of stderr is a message of 48 MiB (messages.DirectMessageLimit).
+	MaxMaxOutputBytes   = 4 << 20
 	MinMemoryLimitPages = 1
 	MaxMemoryLimitPages = 65536 // 4 GiB, the wasm32 address space
 	MinMaxRunTime       = 100 * time.Millisecond
@@ -61,10 +65,8 @@ func (c Config) Validate() error {
 		}
 	}
 
-	if c.Role != RoleHead && c.Role != RoleWorker {
-		add(fmt.Errorf("role: %q is not one of %s, %s", c.Role, RoleHead, RoleWorker))
-	}
-	add(checkRange("concurrency", c.Concurrency, MinConcurrency, MaxConcurrency))
+	add(check.OneOf("role", actors.Role(c.Role), actors.RoleHead, actors.RoleWorker))
+	add(check.Range("concurrency", c.Concurrency, MinConcurrency, MaxConcurrency))
 	for i, addr := range c.BootNodes {
 		add(checkBootNode(fmt.Sprintf("boot-nodes[%d]", i), addr))
 	}
@@ -73,7 +75,7 @@ func (c Config) Validate() error {
 			add(fmt.Errorf("topics[%d]: topic is empty", i))
 		}
 	}
-	add(checkMinDuration("health-interval", c.HealthInterval, MinHealthInterval))
+	add(check.Min("health-interval", c.HealthInterval, MinHealthInterval))
 
 	if _, err := parseLogLevel(c.Log.Level); err != nil {
 		add(fmt.Errorf("log.level: %w", err))
@@ -101,10 +103,10 @@ func (c Connectivity) validate() []error {
 	if net.ParseIP(c.Address) == nil {
 		add(fmt.Errorf("connectivity.address: %q is not an IP address", c.Address))
 	}
-	add(checkRange("connectivity.port", c.Port, 0, MaxPort))
-	add(checkRange("connectivity.dialback-port", c.DialbackPort, 0, MaxPort))
-	add(checkRange("connectivity.websocket-port", c.WebsocketPort, 0, MaxPort))
-	add(checkRange("connectivity.websocket-dialback-port", c.WebsocketDialbackPort, 0, MaxPort))
+	add(check.Range("connectivity.port", c.Port, 0, MaxPort))
+	add(check.Range("connectivity.dialback-port", c.DialbackPort, 0, MaxPort))
+	add(check.Range("connectivity.websocket-port", c.WebsocketPort, 0, MaxPort))
+	add(check.Range("connectivity.websocket-dialback-port", c.WebsocketDialbackPort, 0, MaxPort))
 	if c.Port != 0 && c.WebsocketPort == c.Port {
 		add(fmt.Errorf("connectivity.websocket-port: %d must differ from connectivity.port", c.WebsocketPort))
 	}
@@ -133,13 +135,13 @@ func (h Head) validate() []error {
 	if h.RestAPI != "" {
 		add(checkHostPort("head.rest-api", h.RestAPI))
 	}
-	add(checkMinDuration("head.rollcall-timeout", h.RollCallTimeout, MinRollCallTimeout))
-	add(checkMinDuration("head.execution-timeout", h.ExecutionTimeout, MinExecutionTimeout))
-	add(checkMinDuration("head.settle-window", h.SettleWindow, MinSettleWindow))
+	add(check.Min("head.rollcall-timeout", h.RollCallTimeout, MinRollCallTimeout))
+	add(check.Min("head.execution-timeout", h.ExecutionTimeout, MinExecutionTimeout))
+	add(check.Min("head.settle-window", h.SettleWindow, MinSettleWindow))
 	if h.SettleWindow > h.ExecutionTimeout {
 		add(fmt.Errorf("head.settle-window: %v is above the maximum head.execution-timeout (%v)", h.SettleWindow, h.ExecutionTimeout))
 	}
-	add(checkRange("head.result-cache-size", h.ResultCacheSize, MinResultCacheSize, MaxResultCacheSize))
+	add(check.Range("head.result-cache-size", h.ResultCacheSize, MinResultCacheSize, MaxResultCacheSize))
 	return errs
 }
 
@@ -150,12 +152,12 @@ func (w Worker) validate() []error {
 			errs = append(errs, err)
 		}
 	}
-	add(checkRange("worker.cpu-percentage-limit", w.CPUPercentageLimit, 0, 1))
-	add(checkRange("worker.memory-limit", w.MemoryLimitKB, 0, math.MaxInt64))
-	add(checkRange("worker.queue-size", w.QueueSize, 0, MaxQueueSize))
-	add(checkRange("worker.max-output-bytes", w.MaxOutputBytes, MinMaxOutputBytes, MaxMaxOutputBytes))
-	add(checkRange("worker.memory-limit-pages", w.MemoryLimitPages, MinMemoryLimitPages, MaxMemoryLimitPages))
-	add(checkMinDuration("worker.max-run-time", w.MaxRunTime, MinMaxRunTime))
+	add(check.Range("worker.cpu-percentage-limit", w.CPUPercentageLimit, 0, 1))
+	add(check.Range("worker.memory-limit", w.MemoryLimitKB, 0, math.MaxInt64))
+	add(check.Range("worker.queue-size", w.QueueSize, 0, MaxQueueSize))
+	add(check.Range("worker.max-output-bytes", w.MaxOutputBytes, MinMaxOutputBytes, MaxMaxOutputBytes))
+	add(check.Range("worker.memory-limit-pages", w.MemoryLimitPages, MinMemoryLimitPages, MaxMemoryLimitPages))
+	add(check.Min("worker.max-run-time", w.MaxRunTime, MinMaxRunTime))
 	return errs
 }
 
@@ -169,7 +171,7 @@ func (f FStore) validate() []error {
 			errs = append(errs, fmt.Errorf("fstore.gateway: %q is not an http(s) URL template", f.Gateway))
 		}
 	}
-	if err := checkMinDuration("fstore.sync-interval", f.SyncInterval, MinSyncInterval); err != nil {
+	if err := check.Min("fstore.sync-interval", f.SyncInterval, MinSyncInterval); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
@@ -199,23 +201,6 @@ func (t Telemetry) validate(restAPIServes bool) []error {
 		add(errors.New("telemetry.metrics.prometheus-address: required when telemetry.metrics.enable is set and no head.rest-api serves /metrics"))
 	}
 	return errs
-}
-
-func checkRange[T cmp.Ordered](key string, v, lo, hi T) error {
-	if v < lo {
-		return fmt.Errorf("%s: %v is below the minimum %v", key, v, lo)
-	}
-	if v > hi {
-		return fmt.Errorf("%s: %v is above the maximum %v", key, v, hi)
-	}
-	return nil
-}
-
-func checkMinDuration(key string, d, lo time.Duration) error {
-	if d < lo {
-		return fmt.Errorf("%s: %v is below the minimum %v", key, d, lo)
-	}
-	return nil
 }
 
 // checkHostPort accepts "host:port" and ":port" with a numeric port.

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/b7s-actor/b7s/actors"
 )
 
 func TestDefault_IsValid(t *testing.T) {
@@ -67,7 +69,7 @@ func TestValidate_ErrorNamesSettingAndBound(t *testing.T) {
 		{"queue size", func(c *Config) { c.Worker.QueueSize = -1 }, "worker.queue-size: -1 is below the minimum 0"},
 		{"queue size high", func(c *Config) { c.Worker.QueueSize = 1_000_001 }, "worker.queue-size: 1000001 is above the maximum 1000000"},
 		{"max output bytes", func(c *Config) { c.Worker.MaxOutputBytes = 0 }, "worker.max-output-bytes: 0 is below the minimum 1"},
-		{"max output bytes high", func(c *Config) { c.Worker.MaxOutputBytes = 1<<30 + 1 }, "worker.max-output-bytes: 1073741825 is above the maximum 1073741824"},
+		{"max output bytes high", func(c *Config) { c.Worker.MaxOutputBytes = 4<<20 + 1 }, "worker.max-output-bytes: 4194305 is above the maximum 4194304"},
 		{"memory pages zero", func(c *Config) { c.Worker.MemoryLimitPages = 0 }, "worker.memory-limit-pages: 0 is below the minimum 1"},
 		{"memory pages high", func(c *Config) { c.Worker.MemoryLimitPages = 65537 }, "worker.memory-limit-pages: 65537 is above the maximum 65536"},
 		{"max run time", func(c *Config) { c.Worker.MaxRunTime = time.Millisecond }, "worker.max-run-time: 1ms is below the minimum 100ms"},
@@ -86,7 +88,7 @@ func TestValidate_ErrorNamesSettingAndBound(t *testing.T) {
 			`telemetry.metrics.prometheus-address: "9100" is not host:port`},
 		{"metrics without address on a worker", func(c *Config) { c.Telemetry.Metrics.Enable = true },
 			"telemetry.metrics.prometheus-address: required when telemetry.metrics.enable is set and no head.rest-api serves /metrics"},
-		{"metrics without address on a head without rest api", func(c *Config) { c.Role, c.Telemetry.Metrics.Enable = RoleHead, true },
+		{"metrics without address on a head without rest api", func(c *Config) { c.Role, c.Telemetry.Metrics.Enable = string(actors.RoleHead), true },
 			"telemetry.metrics.prometheus-address: required when telemetry.metrics.enable is set and no head.rest-api serves /metrics"},
 	}
 	for _, tt := range tests {
@@ -109,9 +111,9 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 		name   string
 		mutate func(c *Config)
 	}{
-		{"head without rest api", func(c *Config) { c.Role = RoleHead }},
+		{"head without rest api", func(c *Config) { c.Role = string(actors.RoleHead) }},
 		{"metrics on a head's rest api", func(c *Config) {
-			c.Role, c.Head.RestAPI, c.Telemetry.Metrics.Enable = RoleHead, ":8080", true
+			c.Role, c.Head.RestAPI, c.Telemetry.Metrics.Enable = string(actors.RoleHead), ":8080", true
 		}},
 		{"metrics on their own address", func(c *Config) {
 			c.Telemetry.Metrics.Enable, c.Telemetry.Metrics.PrometheusAddress = true, "0.0.0.0:9100"
@@ -138,7 +140,7 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 			c.Telemetry.Tracing.Enable = true
 			c.Telemetry.Tracing.GRPC.Endpoint, c.Telemetry.Tracing.HTTP.Endpoint = "localhost:4317", "localhost:4318"
 		}},
-		{"rest api with empty host", func(c *Config) { c.Role, c.Head.RestAPI = RoleHead, ":8080" }},
+		{"rest api with empty host", func(c *Config) { c.Role, c.Head.RestAPI = string(actors.RoleHead), ":8080" }},
 		{"http gateway", func(c *Config) { c.FStore.Gateway = "http://127.0.0.1:8080/ipfs/{cid}/manifest.json" }},
 	}
 	for _, tt := range tests {

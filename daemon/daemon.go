@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -51,6 +52,8 @@ type Options struct {
 	WrapRunner func(actors.FunctionRunner) actors.FunctionRunner
 	// Backoff, when set, replaces how the node restarts failed actors (tests use a short one).
 	Backoff *actors.BackoffConfig
+	// Middleware wraps every actor's receive (the test harness's fault injection).
+	Middleware []actor.ReceiverMiddleware
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -80,10 +83,12 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if d.db, err = openDB(cfg.DB); err != nil {
 		return nil, err
 	}
-	if d.Host, err = p2p.New(key, d.db, p2pConfig(cfg, log, d.Metrics)); err != nil {
+	hostCfg := cfg.Host()
+	hostCfg.Logger, hostCfg.Registerer = log, d.Metrics
+	if d.Host, err = p2p.New(key, d.db, hostCfg); err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
-	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics}
+	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics, Middleware: opts.Middleware}
 	if !cfg.IsHead() {
 		if err := d.startWorkerParts(cfg, log); err != nil {
 			return nil, err
@@ -93,7 +98,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 			deps.Runner = opts.WrapRunner(d.executor)
 		}
 	}
-	nodeCfg := nodeConfig(cfg, opts.Version)
+	nodeCfg := cfg.Node(opts.Version)
 	if opts.Backoff != nil {
 		nodeCfg.Backoff = *opts.Backoff
 	}
@@ -112,41 +117,16 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	return d, nil
 }
 
-// nodeConfig maps the configuration onto the actor tree's settings.
-func nodeConfig(cfg config.Config, version string) actors.Config {
-	c := actors.DefaultConfig()
-	c.Role = actors.Role(cfg.Role)
-	c.Topics = cfg.Topics
-	c.HealthInterval = cfg.HealthInterval
-	c.Version = version
-	c.RollCallTimeout = cfg.Head.RollCallTimeout
-	c.ExecutionTimeout = cfg.Head.ExecutionTimeout
-	c.SettleWindow = cfg.Head.SettleWindow
-	c.ResultCacheSize = cfg.Head.ResultCacheSize
-	c.Concurrency = int(cfg.Concurrency)
-	c.QueueSize = cfg.Worker.QueueSize
-	c.Installer.SyncInterval = cfg.FStore.SyncInterval
-	return c
-}
-
 // startWorkerParts opens the function store and the WebAssembly executor.
 func (d *Daemon) startWorkerParts(cfg config.Config, log zerolog.Logger) error {
-	sc := fstore.DefaultConfig()
-	sc.Workspace = cfg.Workspace
-	sc.GatewayTemplate = cfg.FStore.Gateway
-	sc.Logger = log
-	sc.Registerer = d.Metrics
+	sc := cfg.Store()
+	sc.Logger, sc.Registerer = log, d.Metrics
 	var err error
 	if d.store, err = fstore.New(sc, d.db); err != nil {
 		return fmt.Errorf("open function store: %w", err)
 	}
-	ec := executor.DefaultConfig()
-	ec.Workspace = cfg.Workspace
-	ec.MaxOutputBytes = cfg.Worker.MaxOutputBytes
-	ec.DefaultMemoryLimitPages = cfg.Worker.MemoryLimitPages
-	ec.MaxRunTime = cfg.Worker.MaxRunTime
-	ec.Logger = log
-	ec.Registerer = d.Metrics
+	ec := cfg.Executor()
+	ec.Logger, ec.Registerer = log, d.Metrics
 	if d.executor, err = executor.New(ec); err != nil {
 		return fmt.Errorf("start executor: %w", err)
 	}
@@ -174,30 +154,6 @@ func openDB(dir string) (*bbolt.DB, error) {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}
 	return db, nil
-}
-
-func p2pConfig(cfg config.Config, log zerolog.Logger, reg prometheus.Registerer) p2p.Config {
-	c := p2p.DefaultConfig()
-	cc := cfg.Connectivity
-	c.Address = cc.Address
-	c.Port = cc.Port
-	c.DisableQUIC = !cc.QUIC
-	c.Websocket = cc.Websocket
-	c.WebsocketPort = cc.WebsocketPort
-	c.DialbackAddress = cc.DialbackAddress
-	c.DialbackPort = cc.DialbackPort
-	c.WebsocketDialbackPort = cc.WebsocketDialbackPort
-	c.BootNodes = cfg.BootNodes
-	c.MustReachBootNodes = cc.MustReachBootNodes
-	c.NoDialbackPeers = cc.NoDialbackPeers
-	c.Topics = cfg.Topics
-	c.ConnectionCount = cc.ConnectionCount
-	c.DisableConnectionLimits = cc.DisableConnectionLimits
-	c.DisableDiscovery = !cc.Discovery
-	c.Logger = log
-	c.Registerer = reg
-	c.LibP2PMetrics = cfg.Telemetry.Metrics.LibP2P
-	return c
 }
 
 // httpAddress is where the node serves HTTP: the REST address, else the metrics address when

@@ -173,7 +173,7 @@ func libp2pOptions(key crypto.PrivKey, cfg Config) ([]libp2p.Option, error) {
 
 	limits := rcmgr.InfiniteLimits
 	if !cfg.DisableConnectionLimits {
-		limits = directProtocolLimits()
+		limits = directProtocolLimits(cfg.MaxDirectMessageBytes)
 	}
 	var rmOpts []rcmgr.Option
 	if !cfg.LibP2PMetrics {
@@ -327,19 +327,24 @@ func (h *Host) Close() error {
 // b7s sends every direct message on a stream of its own, so a busy head has one inbound stream
 // per worker per request in flight; the default of 64 streams per protocol per peer resets the
 // rest, and results are lost. Streams of this protocol live for one message, so a higher bound
-// costs little.
-func directProtocolLimits() rcmgr.ConcreteLimitConfig {
+// costs little. A stream buffers one whole message (maxMessage), so the memory a stream, a peer
+// and the protocol may hold grows with it: a message the limit allows is never refused for
+// memory alone.
+func directProtocolLimits(maxMessage int) rcmgr.ConcreteLimitConfig {
 	scaling := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&scaling)
 	// The same holds for a peer's streams across protocols (256 by default).
 	scaling.PeerBaseLimit.StreamsInbound = max(scaling.PeerBaseLimit.StreamsInbound, 2048)
 	scaling.PeerBaseLimit.StreamsOutbound = max(scaling.PeerBaseLimit.StreamsOutbound, 2048)
 	scaling.PeerBaseLimit.Streams = max(scaling.PeerBaseLimit.Streams, 4096)
+	msg := int64(maxMessage)
+	scaling.StreamBaseLimit.Memory = max(scaling.StreamBaseLimit.Memory, msg+msg/8)
+	scaling.PeerBaseLimit.Memory = max(scaling.PeerBaseLimit.Memory, 4*msg)
 	scaling.AddProtocolLimit(ProtocolID,
-		rcmgr.BaseLimit{StreamsInbound: 8192, StreamsOutbound: 8192, Streams: 16384, Memory: 256 << 20},
+		rcmgr.BaseLimit{StreamsInbound: 8192, StreamsOutbound: 8192, Streams: 16384, Memory: max(256<<20, 16*msg)},
 		rcmgr.BaseLimitIncrease{})
 	scaling.AddProtocolPeerLimit(ProtocolID,
-		rcmgr.BaseLimit{StreamsInbound: 2048, StreamsOutbound: 2048, Streams: 4096, Memory: 64 << 20},
+		rcmgr.BaseLimit{StreamsInbound: 2048, StreamsOutbound: 2048, Streams: 4096, Memory: max(64<<20, 4*msg)},
 		rcmgr.BaseLimitIncrease{})
 	return scaling.AutoScale()
 }

@@ -24,8 +24,18 @@ type Message struct {
 // subscription): large enough for bursts, still bounded.
 const pubsubQueueSize = 1024
 
-// Subscription delivers a topic's messages, without the node's own.
-type Subscription struct {
+// Subscription delivers a topic's messages, without the node's own. It is an interface so that
+// the node's actors can be tested with a subscription of their own making.
+type Subscription interface {
+	// Next blocks for the next message from another node. It fails when ctx ends, the
+	// subscription is cancelled or the host is closed.
+	Next(ctx context.Context) (Message, error)
+	// Cancel ends the subscription; a blocked Next returns an error.
+	Cancel()
+}
+
+// topicSubscription is a gossipsub subscription that skips the node's own messages.
+type topicSubscription struct {
 	sub  *pubsub.Subscription
 	self peer.ID
 }
@@ -46,7 +56,7 @@ func (h *Host) topic(name string) (*pubsub.Topic, error) {
 }
 
 // Subscribe joins the topic (once) and subscribes to it.
-func (h *Host) Subscribe(topic string) (*Subscription, error) {
+func (h *Host) Subscribe(topic string) (Subscription, error) {
 	t, err := h.topic(topic)
 	if err != nil {
 		return nil, err
@@ -55,15 +65,11 @@ func (h *Host) Subscribe(topic string) (*Subscription, error) {
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to topic %s: %w", topic, err)
 	}
-	return &Subscription{sub: sub, self: h.host.ID()}, nil
+	return &topicSubscription{sub: sub, self: h.host.ID()}, nil
 }
 
-// Topic is the subscription's topic name.
-func (s *Subscription) Topic() string { return s.sub.Topic() }
-
-// Next blocks for the next message from another node. It fails when ctx
-// ends, the subscription is cancelled or the host is closed.
-func (s *Subscription) Next(ctx context.Context) (Message, error) {
+// Next implements Subscription.
+func (s *topicSubscription) Next(ctx context.Context) (Message, error) {
 	for {
 		msg, err := s.sub.Next(ctx)
 		if err != nil {
@@ -81,8 +87,8 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	}
 }
 
-// Cancel ends the subscription; a blocked Next returns an error.
-func (s *Subscription) Cancel() { s.sub.Cancel() }
+// Cancel implements Subscription.
+func (s *topicSubscription) Cancel() { s.sub.Cancel() }
 
 // Publish sends data on the topic, joining it without subscribing when the
 // node has not done so yet.

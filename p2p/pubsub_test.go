@@ -30,12 +30,12 @@ func newCluster(t *testing.T) cluster {
 }
 
 // next returns the next message that is not a warm-up probe.
-func next(t *testing.T, ctx context.Context, s *Subscription) Message {
+func next(t *testing.T, ctx context.Context, s Subscription) Message {
 	t.Helper()
 	for {
 		msg, err := s.Next(ctx)
 		if err != nil {
-			t.Fatalf("next on %s: %v", s.Topic(), err)
+			t.Fatalf("next: %v", err)
 		}
 		if !strings.HasPrefix(string(msg.Data), probePrefix) {
 			return msg
@@ -49,7 +49,7 @@ const probePrefix = "probe-"
 // only along the mesh, which the heartbeat builds after subscriptions are
 // known; a message forwarded before that is never delivered to the later
 // mesh members. There is no public event for "mesh built", hence probes.
-func warmUp(t *testing.T, ctx context.Context, pub *Host, topic string, to *Subscription) {
+func warmUp(t *testing.T, ctx context.Context, pub *Host, topic string, to Subscription) {
 	t.Helper()
 	for i := range 100 {
 		if err := pub.Publish(ctx, topic, fmt.Appendf(nil, "%s%d", probePrefix, i)); err != nil {
@@ -77,7 +77,7 @@ func TestPubsub_ThreeHosts(t *testing.T) {
 	cl := newCluster(t)
 	ctx := testContext(t)
 
-	subs := map[peer.ID]*Subscription{}
+	subs := map[peer.ID]Subscription{}
 	for _, h := range []*Host{cl.boot, cl.b, cl.c} {
 		s, err := h.Subscribe(DefaultTopic)
 		if err != nil {
@@ -117,7 +117,7 @@ func TestPubsub_ThreeHosts(t *testing.T) {
 
 	t.Run("publish to a topic the node did not subscribe to", func(t *testing.T) {
 		const subgroup = "blockless/b7s/subgroup"
-		var sgSubs []*Subscription
+		var sgSubs []Subscription
 		for _, h := range []*Host{cl.b, cl.c} {
 			s, err := h.Subscribe(subgroup)
 			if err != nil {

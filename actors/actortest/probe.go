@@ -18,7 +18,7 @@ type Envelope struct {
 type Probe struct {
 	PID *actor.PID
 	ch  chan Envelope
-	// Reply, when set, answers requests: its result goes back to the sender.
+	// reply, when set, answers every message: a non-nil result is the response to the sender.
 	reply func(msg any) any
 }
 

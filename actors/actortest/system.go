@@ -9,7 +9,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
-	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/inspect"
 )
 
@@ -24,12 +23,13 @@ type System struct {
 }
 
 // NewSystem starts an actor system for t. Call it inside synctest.Test to run the actors in
-// virtual time.
+// virtual time. Its own log lines (protoactor's) and Log's go to t.Log at warning level and above.
 func NewSystem(t testing.TB) *System {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	w := zerolog.NewTestWriter(t)
+	log := zerolog.New(w).Level(zerolog.WarnLevel).With().Timestamp().Logger()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return actors.NewSlogLogger(log)
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
 	t.Cleanup(sys.Shutdown)
 	reg := inspect.NewRegistry()

@@ -27,8 +27,6 @@ type Registry struct {
 	// pending holds what Props knows about an actor until its parent spawns it.
 	pending map[*actor.Props]*pendingActor
 	now     func() time.Time
-	// Dispatcher, when set before the first spawn, runs every actor's mailbox.
-	Dispatcher actor.Dispatcher
 }
 
 // NewRegistry returns an empty registry.
@@ -61,19 +59,18 @@ type pendingActor struct {
 
 // Props builds props for an actor of the given kind with the inspection middleware attached.
 // Each call returns fresh props: spawn them once, from a context that has the registry's spawn
-// middleware (Root, or an actor itself spawned with these props).
+// middleware (Root, or an actor itself spawned with these props). The inspection middleware is
+// the outermost: a receiver middleware among opts runs inside it, so a panic it raises is
+// recorded like one of the actor's own.
 func (r *Registry) Props(kind string, producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
 	p := &pendingActor{kind: kind, probe: &mailboxProbe{}, self: &atomic.Pointer[entry]{}}
-	opts = append(opts,
+	opts = append([]actor.PropsOption{
 		actor.WithMailbox(actor.Unbounded(p.probe)),
 		// protoactor applies a context's spawn middleware to the children it spawns, so this
 		// is what makes this actor's own children visible.
 		actor.WithSpawnMiddleware(r.spawnMiddleware),
 		actor.WithReceiverMiddleware(r.receiverMiddleware(p.self)),
-	)
-	if r.Dispatcher != nil {
-		opts = append(opts, actor.WithDispatcher(r.Dispatcher))
-	}
+	}, opts...)
 	props := actor.PropsFromProducer(producer, opts...)
 	r.mu.Lock()
 	r.pending[props] = p
@@ -139,11 +136,6 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 				e.state.Store(StateStopping)
 			case *actor.Stopped:
 				defer r.remove(e)
-			case *crash:
-				e.handled.Add(1)
-				m := env.Message.(*crash)
-				defer func() { e.lastError.Store(m.reason) }()
-				panic(m.reason)
 			default:
 				e.handled.Add(1)
 			}
@@ -272,11 +264,3 @@ func (m *mailboxProbe) length() int64 {
 	}
 	return n
 }
-
-// crash makes an inspected actor panic: the fault-injection hook behind the supervision tests.
-// Normal operation never sends it.
-type crash struct{ reason string }
-
-// Crash returns a message that makes any actor spawned with Registry.Props panic with reason, as
-// if its own code had failed.
-func Crash(reason string) any { return &crash{reason: reason} }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/actors/inspect"
 )
@@ -42,7 +41,7 @@ func TestRegistry_PanicShowsAsRestartAndActorKeepsWorking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sys := actortest.NewSystem(t)
 		sys.Spawn(t, "parent", "test-parent", parentProducer(sys.Registry),
-			actor.WithSupervisor(actors.NewOneForOneBackoff(actors.DefaultBackoff())))
+			actor.WithSupervisor(actor.NewOneForOneStrategy(10, time.Minute, actor.DefaultDecider)))
 		child := actor.NewPID(sys.Address(), "parent/worker")
 		sys.WaitActor(t, "parent/worker", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
 

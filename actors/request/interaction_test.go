@@ -1,4 +1,4 @@
-package execution
+package request
 
 import (
 	"errors"
@@ -88,7 +88,7 @@ func (h *harness) command(a *args) (string, error) {
 		var r messages.NodeResult
 		r.Code = messages.Code(a.str("code", "200"))
 		r.Result.Stdout = a.str("stdout", "")
-		in = ExecutionResult{From: peer.ID(a.str("peer", "")), Result: r}
+		in = WorkerResult{From: peer.ID(a.str("peer", "")), Result: r}
 	case "cancel":
 		in = Cancel{Reason: a.str("reason", "")}
 	default:

@@ -1,15 +1,17 @@
-package actortest
+package daemontest
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/config"
 	"github.com/b7s-actor/b7s/daemon"
 	"github.com/b7s-actor/b7s/p2p"
@@ -29,13 +31,20 @@ type NetworkConfig struct {
 	WrapRunner func(index int, r actors.FunctionRunner) actors.FunctionRunner
 }
 
+// Node is one running node of a test network.
+type Node struct {
+	*daemon.Daemon
+	// Faults crashes the node's actors by their tree ID ("node/router").
+	Faults *actortest.Faults
+}
+
 // Network is one head and some workers, real nodes on 127.0.0.1, connected to the head as
 // their boot node, with every topic's gossipsub peers in place.
 type Network struct {
 	t       testing.TB
 	cfg     NetworkConfig
-	Head    *daemon.Daemon
-	Workers []*daemon.Daemon
+	Head    *Node
+	Workers []*Node
 }
 
 // NewNetwork starts a network for t and stops it when the test ends.
@@ -45,21 +54,22 @@ func NewNetwork(t testing.TB, cfg NetworkConfig) *Network {
 		cfg.LogLevel = zerolog.WarnLevel
 	}
 	n := &Network{t: t, cfg: cfg}
-	n.Head = n.StartNode(0, nil, nil)
+	n.Head = n.start(n.NodeConfig(0), nil, nil, 0)
 	for i := 1; i <= cfg.Workers; i++ {
-		n.Workers = append(n.Workers, n.startNode(n.NodeConfig(i), nil, []string{n.Head.Host.Addresses()[0]}, i))
+		n.Workers = append(n.Workers, n.start(n.NodeConfig(i), nil, []string{n.Head.Host.Addresses()[0]}, i))
 	}
 	n.WaitMesh(n.Workers...)
 	return n
 }
 
 // NodeConfig returns the configuration node index starts with: loopback only, a random port,
-// its own workspace and database, no DHT discovery.
+// its own workspace and database, no DHT discovery. The head serves its REST API, workers their
+// metrics, each on a random port of 127.0.0.1.
 func (n *Network) NodeConfig(index int) config.Config {
 	c := config.Default()
-	c.Role = config.RoleWorker
+	c.Role = string(actors.RoleWorker)
 	if index == 0 {
-		c.Role = config.RoleHead
+		c.Role = string(actors.RoleHead)
 		c.Head.RestAPI = "127.0.0.1:0"
 	} else {
 		c.Telemetry.Metrics.Enable = true
@@ -77,20 +87,15 @@ func (n *Network) NodeConfig(index int) config.Config {
 	return c
 }
 
-// StartNode starts node index with the given key (nil: a new one) and boot nodes. The
-// configuration comes from NodeConfig unless a previous StartNode of the same index set one.
-func (n *Network) StartNode(index int, key crypto.PrivKey, bootNodes []string) *daemon.Daemon {
+// StartNode starts a node from cfg with the given key (nil: a new one) and boot nodes, outside
+// the head-and-workers layout (a restarted worker, a second head); the test stops it at the end.
+// WrapRunner does not apply to it.
+func (n *Network) StartNode(cfg config.Config, key crypto.PrivKey, bootNodes []string) *Node {
 	n.t.Helper()
-	return n.StartNodeWith(n.NodeConfig(index), key, bootNodes)
+	return n.start(cfg, key, bootNodes, -1)
 }
 
-// StartNodeWith starts a node from cfg; the test stops it at the end.
-func (n *Network) StartNodeWith(cfg config.Config, key crypto.PrivKey, bootNodes []string) *daemon.Daemon {
-	n.t.Helper()
-	return n.startNode(cfg, key, bootNodes, -1)
-}
-
-func (n *Network) startNode(cfg config.Config, key crypto.PrivKey, bootNodes []string, index int) *daemon.Daemon {
+func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []string, index int) *Node {
 	n.t.Helper()
 	if key == nil {
 		var err error
@@ -105,7 +110,9 @@ func (n *Network) startNode(cfg config.Config, key crypto.PrivKey, bootNodes []s
 	log := zerolog.New(zerolog.NewTestWriter(n.t)).Level(n.cfg.LogLevel).With().Timestamp().Logger()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := daemon.Options{Key: key, Log: log, Version: "test", Backoff: n.cfg.Backoff}
+	faults := actortest.NewFaults()
+	opts := daemon.Options{Key: key, Log: log, Version: "test", Backoff: n.cfg.Backoff,
+		Middleware: []actor.ReceiverMiddleware{faults.Middleware}}
 	if n.cfg.WrapRunner != nil && index > 0 {
 		opts.WrapRunner = func(r actors.FunctionRunner) actors.FunctionRunner { return n.cfg.WrapRunner(index, r) }
 	}
@@ -114,12 +121,12 @@ func (n *Network) startNode(cfg config.Config, key crypto.PrivKey, bootNodes []s
 		n.t.Fatalf("start %s node: %v", cfg.Role, err)
 	}
 	n.t.Cleanup(d.Stop)
-	return d
+	return &Node{Daemon: d, Faults: faults}
 }
 
 // WaitMesh waits until the head sees each worker as a peer on the default topic and each
 // worker sees the head.
-func (n *Network) WaitMesh(workers ...*daemon.Daemon) {
+func (n *Network) WaitMesh(workers ...*Node) {
 	n.t.Helper()
 	onTopic := func(h *p2p.Host, want ...peer.ID) bool {
 		peers, err := h.TopicPeers(p2p.DefaultTopic)
@@ -129,7 +136,7 @@ func (n *Network) WaitMesh(workers ...*daemon.Daemon) {
 		return containsAll(peers, want)
 	}
 	for _, w := range workers {
-		ok := Eventually(20*time.Second, func() bool {
+		ok := actortest.Eventually(20*time.Second, func() bool {
 			return onTopic(n.Head.Host, w.Host.ID()) && onTopic(w.Host, n.Head.Host.ID())
 		})
 		if !ok {

@@ -1,4 +1,4 @@
-package execution
+package request
 
 import (
 	"time"
@@ -28,8 +28,8 @@ type SendFailed struct {
 	Err error
 }
 
-// ExecutionResult is a worker's result, already extracted from its MsgExecuteResponse.
-type ExecutionResult struct {
+// WorkerResult is a worker's result, already extracted from its MsgExecuteResponse.
+type WorkerResult struct {
 	From   peer.ID
 	Result messages.NodeResult
 }
@@ -40,7 +40,7 @@ type Cancel struct{ Reason string }
 func (RollCallAnswer) isInput()  {}
 func (Tick) isInput()            {}
 func (SendFailed) isInput()      {}
-func (ExecutionResult) isInput() {}
+func (WorkerResult) isInput() {}
 func (Cancel) isInput()          {}
 
 // Effect is what the wrapping actor must carry out, in the order returned.

@@ -1,4 +1,4 @@
-package execution
+package request
 
 import (
 	"fmt"
@@ -110,7 +110,7 @@ func (m *Machine) Step(in Input, now time.Time) []Effect {
 		return m.answer(in, now)
 	case SendFailed:
 		return m.sendFailed(in)
-	case ExecutionResult:
+	case WorkerResult:
 		return m.result(in)
 	}
 	// An early Tick does nothing.
@@ -186,7 +186,7 @@ func (m *Machine) sendFailed(in SendFailed) []Effect {
 	return nil
 }
 
-func (m *Machine) result(in ExecutionResult) []Effect {
+func (m *Machine) result(in WorkerResult) []Effect {
 	if m.phase != Execute || !m.pending[in.From] {
 		return nil
 	}

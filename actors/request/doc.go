@@ -1,4 +1,4 @@
-// Package execution is the pure core of the head's per-request execution supervisor (spec §4.3,
+// Package request is the pure core of the head's per-request supervisor (spec §4.3,
 // non-consensus path): roll call, execute, gather, and the one answer to the client.
 //
 // # What it owns
@@ -62,4 +62,4 @@
 //
 // Start with invalid Params returns a machine that is already Done, with a "500" Finish that
 // carries the validation error.
-package execution
+package request

@@ -1,4 +1,4 @@
-package execution
+package request
 
 import (
 	"encoding/json"
@@ -105,7 +105,7 @@ func gatherOutcome(t *testing.T, n, got, failed int, threshold float64) messages
 		effects = m.Step(SendFailed{To: peer.ID(rune('A' + i))}, now)
 	}
 	for i := failed; i < failed+got; i++ {
-		effects = m.Step(ExecutionResult{From: peer.ID(rune('A' + i))}, now)
+		effects = m.Step(WorkerResult{From: peer.ID(rune('A' + i))}, now)
 	}
 	if m.Phase() != Done {
 		effects = m.Step(Tick{}, m.Deadline())
@@ -172,7 +172,7 @@ func TestEffects_DoNotAliasState(t *testing.T) {
 	if got := m.Chosen(); !slices.Equal(got, []peer.ID{"A", "B"}) {
 		t.Fatalf("chosen %v after the caller changed its copies", got)
 	}
-	effects = m.Step(ExecutionResult{From: "A"}, t0)
+	effects = m.Step(WorkerResult{From: "A"}, t0)
 	if effects != nil {
 		t.Fatalf("result from A: %v", effects)
 	}
@@ -202,7 +202,7 @@ func TestFinish_RealPeerIDs(t *testing.T) {
 		var r messages.NodeResult
 		r.Code = messages.CodeOK
 		r.Result.Stdout = string(rune('a' + i))
-		effects = m.Step(ExecutionResult{From: id, Result: r}, t0.Add(time.Second))
+		effects = m.Step(WorkerResult{From: id, Result: r}, t0.Add(time.Second))
 	}
 	resp := effects[len(effects)-1].(Finish).Response
 	if resp.Code != messages.CodeOK || !slices.Equal(resp.Cluster.Peers, ids) {
@@ -285,7 +285,7 @@ func TestRandomInputs_Invariants(t *testing.T) {
 				}
 				in = RollCallAnswer{From: from, Code: codes[rng.IntN(len(codes))], FunctionID: fn}
 			case 4, 5, 6:
-				in = ExecutionResult{From: from}
+				in = WorkerResult{From: from}
 			case 7:
 				in = SendFailed{To: from}
 			case 8:

@@ -10,30 +10,29 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
-	"github.com/b7s-actor/b7s/actors/execution"
-	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/actors/request"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
-// ExecutionsConfig configures a head's executions actor and its per-request supervisors.
-type ExecutionsConfig struct {
+// requestsConfig configures a head's requests actor and its per-request supervisors.
+type requestsConfig struct {
 	Self             peer.ID
-	Network          Network // who is connected (roll-call answers count only from live peers)
-	Outbox           *Outbox
-	Results          *ResultCache
+	Host             Host // who is connected (roll-call answers count only from live peers)
+	Outbox           *outbox
+	Results          *resultCache
 	RollCallTimeout  time.Duration // when the request sets no timeout
 	ExecutionTimeout time.Duration // when the request sets no timeout
 	SettleWindow     time.Duration // number_of_nodes unset: how long to keep listening after the first answer
-	Inspect          *inspect.Registry
-	Metrics          *Metrics
+	Tree             *tree
+	Metrics          *nodeMetrics
 	Log              zerolog.Logger
 }
 
-// StartRequest asks the executions actor to run a request. The outcome (*RequestDone) is sent
+// startRequest asks the requests actor to run a request. The outcome (*requestDone) is sent
 // to ReplyTo, or to the sender when ReplyTo is nil; a request from a peer (Client set) is
 // answered over libp2p instead.
-type StartRequest struct {
+type startRequest struct {
 	RequestID string // "" for a fresh UUID
 	Request   messages.Request
 	Topic     string
@@ -43,60 +42,60 @@ type StartRequest struct {
 	ReplyTo         *actor.PID
 }
 
-// RequestDone is the outcome of a request.
-type RequestDone struct {
+// requestDone is the outcome of a request.
+type requestDone struct {
 	Response messages.MsgExecuteResponse
 }
 
-// CancelRequest ends a request early (its REST client went away).
-type CancelRequest struct {
+// cancelRequest ends a request early (its REST client went away).
+type cancelRequest struct {
 	RequestID string
 	Reason    string
 }
 
-// Executions spawns one supervisor per request and routes replies to it by request ID.
-type Executions struct {
-	cfg      ExecutionsConfig
+// requests is the head's side of execution: it spawns one headRequest per request and routes
+// workers' replies to it by request ID.
+type requests struct {
+	cfg      requestsConfig
 	children map[string]*actor.PID // request ID -> supervisor
 	byPID    map[string]string
 }
 
-// NewExecutions returns a producer for the executions actor.
-func NewExecutions(cfg ExecutionsConfig) actor.Producer {
-	return func() actor.Actor { return &Executions{cfg: cfg} }
+func newRequests(cfg requestsConfig) actor.Producer {
+	return func() actor.Actor { return &requests{cfg: cfg} }
 }
 
 // Receive implements actor.Actor.
-func (e *Executions) Receive(ctx actor.Context) {
+func (r *requests) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		e.children = make(map[string]*actor.PID)
-		e.byPID = make(map[string]string)
-	case *StartRequest:
+		r.children = make(map[string]*actor.PID)
+		r.byPID = make(map[string]string)
+	case *startRequest:
 		if m.ReplyTo == nil {
 			m.ReplyTo = ctx.Sender()
 		}
-		e.start(ctx, m)
-	case *CancelRequest:
-		if pid, ok := e.children[m.RequestID]; ok {
+		r.start(ctx, m)
+	case *cancelRequest:
+		if pid, ok := r.children[m.RequestID]; ok {
 			ctx.Send(pid, m)
 		}
-	case *Delivery:
-		e.deliver(ctx, m)
+	case *delivery:
+		r.deliver(ctx, m)
 	case *actor.Terminated:
-		if id, ok := e.byPID[m.Who.Id]; ok {
-			delete(e.byPID, m.Who.Id)
-			delete(e.children, id)
+		if id, ok := r.byPID[m.Who.Id]; ok {
+			delete(r.byPID, m.Who.Id)
+			delete(r.children, id)
 		}
 	}
 }
 
-func (e *Executions) deliver(ctx actor.Context, d *Delivery) {
+func (r *requests) deliver(ctx actor.Context, d *delivery) {
 	var id string
 	switch m := d.Message.(type) {
 	case messages.MsgExecute:
 		// A client asks over libp2p; the head answers it with the client's own request_id.
-		e.start(ctx, &StartRequest{Request: m.Request, Topic: m.Topic, Client: d.From, ClientRequestID: m.RequestID})
+		r.start(ctx, &startRequest{Request: m.Request, Topic: m.Topic, Client: d.From, ClientRequestID: m.RequestID})
 		return
 	case messages.MsgRollCallResponse:
 		id = m.RequestID
@@ -105,36 +104,36 @@ func (e *Executions) deliver(ctx actor.Context, d *Delivery) {
 	default:
 		return
 	}
-	if pid, ok := e.children[id]; ok {
+	if pid, ok := r.children[id]; ok {
 		ctx.Send(pid, d)
 		return
 	}
-	e.cfg.Log.Debug().Str("request", id).Str("type", d.Message.Type()).Stringer("peer", d.From).Msg("reply for no open request ignored")
+	r.cfg.Log.Debug().Str("request", id).Str("type", d.Message.Type()).Stringer("peer", d.From).Msg("reply for no open request ignored")
 }
 
-func (e *Executions) start(ctx actor.Context, s *StartRequest) {
+func (r *requests) start(ctx actor.Context, s *startRequest) {
 	if s.RequestID == "" {
 		s.RequestID = uuid.NewString()
 	}
-	if _, dup := e.children[s.RequestID]; dup {
-		e.cfg.Log.Warn().Str("request", s.RequestID).Msg("request ID already running; ignored")
+	if _, dup := r.children[s.RequestID]; dup {
+		r.cfg.Log.Warn().Str("request", s.RequestID).Msg("request ID already running; ignored")
 		return
 	}
-	pid, err := ctx.SpawnNamed(e.cfg.Inspect.Props("request", newRequestSupervisor(e.cfg, s)), s.RequestID)
+	pid, err := ctx.SpawnNamed(r.cfg.Tree.props("request", newHeadRequest(r.cfg, s)), s.RequestID)
 	if err != nil {
-		e.cfg.Log.Error().Err(err).Str("request", s.RequestID).Msg("spawn request supervisor")
+		r.cfg.Log.Error().Err(err).Str("request", s.RequestID).Msg("spawn request supervisor")
 		return
 	}
-	e.children[s.RequestID] = pid
-	e.byPID[pid.Id] = s.RequestID
+	r.children[s.RequestID] = pid
+	r.byPID[pid.Id] = s.RequestID
 }
 
-// requestSupervisor drives one request's state machine (package execution) with messages and
-// time, and carries out what it decides.
-type requestSupervisor struct {
-	cfg      ExecutionsConfig
-	req      *StartRequest
-	m        *execution.Machine
+// headRequest supervises one request on the head: it drives the request's state machine
+// (package request) with messages and time, and carries out what it decides.
+type headRequest struct {
+	cfg      requestsConfig
+	req      *startRequest
+	m        *request.Machine
 	timers   *scheduler.TimerScheduler
 	cancel   scheduler.CancelFunc
 	log      zerolog.Logger
@@ -150,21 +149,17 @@ type (
 	}
 )
 
-func newRequestSupervisor(cfg ExecutionsConfig, req *StartRequest) actor.Producer {
+func newHeadRequest(cfg requestsConfig, req *startRequest) actor.Producer {
 	return func() actor.Actor {
-		return &requestSupervisor{cfg: cfg, req: req,
+		return &headRequest{cfg: cfg, req: req,
 			log: cfg.Log.With().Str("request", req.RequestID).Str("function", req.Request.FunctionID).Logger()}
 	}
 }
 
-func (s *requestSupervisor) params() execution.Params {
+func (s *headRequest) params() request.Params {
 	c := s.req.Request.Config
-	rollCall, exec := s.cfg.RollCallTimeout, s.cfg.ExecutionTimeout
-	if c.Timeout > 0 {
-		rollCall = time.Duration(c.Timeout) * time.Second
-		exec = rollCall
-	}
-	return execution.Params{
+	rollCall, exec := requestTimeouts(c, s.cfg.RollCallTimeout, s.cfg.ExecutionTimeout)
+	return request.Params{
 		RequestID:        s.req.RequestID,
 		FunctionID:       s.req.Request.FunctionID,
 		NodeCount:        c.NodeCount(),
@@ -175,18 +170,13 @@ func (s *requestSupervisor) params() execution.Params {
 	}
 }
 
-func (s *requestSupervisor) Receive(ctx actor.Context) {
+func (s *headRequest) Receive(ctx actor.Context) {
 	now := time.Now()
-	var effects []execution.Effect
+	var effects []request.Effect
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.started = now
 		s.timers = scheduler.NewTimerScheduler(ctx)
-		p := s.params()
-		if err := p.Validate(); err != nil {
-			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeInvalid, Message: err.Error()})
-			return
-		}
 		if c, _ := s.req.Request.Config.Consensus(); c != messages.ConsensusNone {
 			// Until this head can form clusters, a consensus request could only come back as
 			// every worker's "500"; say so instead.
@@ -194,7 +184,12 @@ func (s *requestSupervisor) Receive(ctx actor.Context) {
 				Message: fmt.Sprintf("%s consensus is not supported by this head yet", c)})
 			return
 		}
-		s.m, effects = execution.Start(p, now)
+		p := s.params()
+		if err := p.Validate(); err != nil {
+			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeInvalid, Message: err.Error()})
+			return
+		}
+		s.m, effects = request.Start(p, now)
 	case *actor.Stopping:
 		if !s.finished {
 			// A panic (per-request actors are stopped, not restarted) or the node stopping:
@@ -204,29 +199,29 @@ func (s *requestSupervisor) Receive(ctx actor.Context) {
 		}
 		return
 	case requestTick:
-		effects = s.m.Step(execution.Tick{}, now)
+		effects = s.m.Step(request.Tick{}, now)
 	case requestSendFailed:
-		effects = s.m.Step(execution.SendFailed{To: m.to, Err: m.err}, now)
-	case *CancelRequest:
-		effects = s.m.Step(execution.Cancel{Reason: m.Reason}, now)
-	case *Delivery:
+		effects = s.m.Step(request.SendFailed{To: m.to, Err: m.err}, now)
+	case *cancelRequest:
+		effects = s.m.Step(request.Cancel{Reason: m.Reason}, now)
+	case *delivery:
 		effects = s.onReply(m, now)
 	default:
 		return
 	}
 	s.apply(ctx, effects, now)
 	if s.m != nil {
-		s.cfg.Inspect.SetBehaviour(ctx.Self(), s.m.Phase().String())
+		s.cfg.Tree.setBehaviour(ctx.Self(), s.m.Phase().String())
 	}
 }
 
-func (s *requestSupervisor) onReply(d *Delivery, now time.Time) []execution.Effect {
+func (s *headRequest) onReply(d *delivery, now time.Time) []request.Effect {
 	switch m := d.Message.(type) {
 	case messages.MsgRollCallResponse:
-		if !s.cfg.Network.Connected(d.From) {
+		if !s.cfg.Host.Connected(d.From) {
 			return nil // spec §4.3: only live peers count
 		}
-		return s.m.Step(execution.RollCallAnswer{From: d.From, Code: m.Code, FunctionID: m.FunctionID}, now)
+		return s.m.Step(request.RollCallAnswer{From: d.From, Code: m.Code, FunctionID: m.FunctionID}, now)
 	case messages.MsgExecuteResponse:
 		res, ok := m.Results[d.From]
 		if !ok {
@@ -234,30 +229,30 @@ func (s *requestSupervisor) onReply(d *Delivery, now time.Time) []execution.Effe
 			// worker will not answer, so record its code instead of waiting out the deadline.
 			res = messages.NodeResult{ExecutionResult: messages.ExecutionResult{Code: m.Code}}
 		}
-		return s.m.Step(execution.ExecutionResult{From: d.From, Result: res}, now)
+		return s.m.Step(request.WorkerResult{From: d.From, Result: res}, now)
 	}
 	return nil
 }
 
-func (s *requestSupervisor) apply(ctx actor.Context, effects []execution.Effect, now time.Time) {
+func (s *headRequest) apply(ctx actor.Context, effects []request.Effect, now time.Time) {
 	for _, eff := range effects {
 		switch e := eff.(type) {
-		case execution.PublishRollCall:
+		case request.PublishRollCall:
 			s.publishRollCall()
-		case execution.Deadline:
+		case request.Deadline:
 			if s.cancel != nil {
 				s.cancel()
 			}
 			s.cancel = s.timers.SendOnce(max(e.At.Sub(now), 0), ctx.Self(), requestTick{})
-		case execution.SendExecute:
+		case request.SendExecute:
 			s.sendExecute(ctx, e.To, now)
-		case execution.Finish:
+		case request.Finish:
 			s.finish(ctx, e.Response)
 		}
 	}
 }
 
-func (s *requestSupervisor) publishRollCall() {
+func (s *headRequest) publishRollCall() {
 	topic := s.req.Topic
 	if topic == "" {
 		topic = p2p.DefaultTopic
@@ -269,15 +264,15 @@ func (s *requestSupervisor) publishRollCall() {
 		Consensus:  messages.ConsensusNone,
 		Attributes: s.req.Request.Config.Attributes,
 	}
-	s.cfg.Metrics.RollCallsPublished.WithLabelValues(rc.FunctionID).Inc()
-	s.cfg.Outbox.Publish(topic, rc, nil)
+	s.cfg.Metrics.rollCallsPublished.WithLabelValues(rc.FunctionID).Inc()
+	s.cfg.Outbox.publish(topic, rc, nil)
 }
 
-func (s *requestSupervisor) sendExecute(ctx actor.Context, to []peer.ID, now time.Time) {
+func (s *headRequest) sendExecute(ctx actor.Context, to []peer.ID, now time.Time) {
 	msg := messages.MsgExecute{Request: s.req.Request, RequestID: s.req.RequestID, Timestamp: now.UTC()}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	for _, p := range to {
-		s.cfg.Outbox.Send(p, msg, func(err error) {
+		s.cfg.Outbox.send(p, msg, func(err error) {
 			if err != nil {
 				root.Send(self, requestSendFailed{to: p, err: err})
 			}
@@ -285,13 +280,13 @@ func (s *requestSupervisor) sendExecute(ctx actor.Context, to []peer.ID, now tim
 	}
 }
 
-func (s *requestSupervisor) finish(ctx actor.Context, resp messages.MsgExecuteResponse) {
+func (s *headRequest) finish(ctx actor.Context, resp messages.MsgExecuteResponse) {
 	s.finished = true
 	if s.cancel != nil {
 		s.cancel()
 	}
 	if len(resp.Results) > 0 {
-		s.cfg.Results.Put(s.req.RequestID, resp.Results) // nothing to look up otherwise: 404
+		s.cfg.Results.put(s.req.RequestID, resp.Results) // nothing to look up otherwise: 404
 	}
 	ev := s.log.Debug()
 	if resp.Code != messages.CodeOK {
@@ -301,9 +296,9 @@ func (s *requestSupervisor) finish(ctx actor.Context, resp messages.MsgExecuteRe
 	if s.req.Client != "" {
 		out := resp
 		out.RequestID = s.req.ClientRequestID
-		s.cfg.Outbox.Send(s.req.Client, out, nil)
+		s.cfg.Outbox.send(s.req.Client, out, nil)
 	} else if s.req.ReplyTo != nil {
-		ctx.Send(s.req.ReplyTo, &RequestDone{Response: resp})
+		ctx.Send(s.req.ReplyTo, &requestDone{Response: resp})
 	}
 	ctx.Stop(ctx.Self())
 }

@@ -1,8 +1,0 @@
-package actors
-
-import "errors"
-
-var (
-	errInstallerStopped = errors.New("installer stopped")
-	errNoStore          = errors.New("this node has no function store")
-)

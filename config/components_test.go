@@ -1,0 +1,73 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/executor"
+	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/messages"
+	"github.com/b7s-actor/b7s/p2p"
+)
+
+// Each component owns its defaults; the default Config maps back onto exactly those, so a
+// default changed in one place cannot drift from the other.
+func TestDefault_ComesFromComponents(t *testing.T) {
+	c := Default()
+	if got, want := c.Node("dev"), actors.DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("node config from defaults:\n got %+v\nwant %+v", got, want)
+	}
+	exec := c.Executor()
+	if want := executor.DefaultConfig(); exec.Workspace != "" || !reflect.DeepEqual(withoutLogger(exec), withoutLogger(want)) {
+		t.Errorf("executor config from defaults:\n got %+v\nwant %+v", exec, want)
+	}
+	store := c.Store()
+	if want := fstore.DefaultConfig(); store.Workspace != "" || !reflect.DeepEqual(store, want) {
+		t.Errorf("store config from defaults:\n got %+v\nwant %+v", store, want)
+	}
+	host := c.Host()
+	if host.MaxDirectMessageBytes != messages.DirectMessageLimit(c.Worker.MaxOutputBytes) {
+		t.Errorf("direct message limit %d is not derived from the output limit %d", host.MaxDirectMessageBytes, c.Worker.MaxOutputBytes)
+	}
+	host.MaxDirectMessageBytes = p2p.DefaultMaxDirectMessageBytes
+	if want := p2p.DefaultConfig(); !reflect.DeepEqual(host, want) {
+		t.Errorf("host config from defaults:\n got %+v\nwant %+v", host, want)
+	}
+}
+
+func withoutLogger(c executor.Config) executor.Config {
+	c.Logger = zerolog.Nop()
+	return c
+}
+
+// A setting given in the file or flags reaches its component.
+func TestComponents_CarryTheSettings(t *testing.T) {
+	c := Default()
+	c.Role = string(actors.RoleHead)
+	c.Concurrency = 3
+	c.Head.SettleWindow = 7
+	c.Worker.MaxOutputBytes = 1000
+	c.Worker.QueueSize = 5
+	c.FStore.SyncInterval = 9
+	c.FStore.Gateway = "http://127.0.0.1:1/{cid}"
+	c.Workspace = "/w"
+	c.Connectivity.Port = 4242
+	c.Connectivity.QUIC = false
+	n := c.Node("v1")
+	if n.Role != actors.RoleHead || n.Concurrency != 3 || n.SettleWindow != 7 || n.QueueSize != 5 ||
+		n.Installer.SyncInterval != 9 || n.Version != "v1" {
+		t.Errorf("node %+v", n)
+	}
+	if e := c.Executor(); e.MaxOutputBytes != 1000 || e.Workspace != "/w" {
+		t.Errorf("executor %+v", e)
+	}
+	if s := c.Store(); s.GatewayTemplate != "http://127.0.0.1:1/{cid}" || s.Workspace != "/w" {
+		t.Errorf("store %+v", s)
+	}
+	if h := c.Host(); h.Port != 4242 || !h.DisableQUIC || h.MaxDirectMessageBytes != messages.DirectMessageLimit(1000) {
+		t.Errorf("host %+v", h)
+	}
+}
