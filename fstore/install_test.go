@@ -15,7 +15,7 @@ import (
 
 func TestInstall_ByURLUnpacksRecordsAndSurvivesRestart(t *testing.T) {
 	o := newOrigin(t)
-	manifestURL := o.function("hello", helloArchive(t))
+	manifestURL := o.function("hello", helloTarGz)
 	e := newEnv(t, nil)
 
 	rec, err := e.store.Install(ctxT(t), manifestURL, testCID)
@@ -65,7 +65,7 @@ func TestInstall_ByURLUnpacksRecordsAndSurvivesRestart(t *testing.T) {
 	if got := testutil.ToFloat64(e.store.metrics.ok); got != 1 {
 		t.Fatalf("installed_ok = %v, want 1", got)
 	}
-	if got := testutil.ToFloat64(e.store.metrics.sizeBytes); got != float64(len(helloArchive(t))) {
+	if got := testutil.ToFloat64(e.store.metrics.sizeBytes); got != float64(len(helloTarGz)) {
 		t.Fatalf("installed_size_bytes = %v", got)
 	}
 	if n, err := testutil.GatherAndCount(e.reg, "b7s_fstore_functions_installed", "b7s_fstore_functions_installed_ok",
@@ -89,7 +89,7 @@ func TestInstall_ByURLUnpacksRecordsAndSurvivesRestart(t *testing.T) {
 
 func TestInstall_ByCIDUsesGatewayTemplate(t *testing.T) {
 	o := newOrigin(t)
-	archiveURL := o.bytes("/archives/hello.tar.gz", helloArchive(t))
+	archiveURL := o.bytes("/archives/hello.tar.gz", helloTarGz)
 	o.bytes("/ipfs/"+testCID+"/manifest.json", manifestJSON(archiveURL, helloArchiveSHA))
 	e := newEnv(t, func(c *Config) { c.GatewayTemplate = o.srv.URL + "/ipfs/{cid}/manifest.json" })
 
@@ -113,7 +113,7 @@ func TestInstall_ByCIDUsesGatewayTemplate(t *testing.T) {
 
 func TestInstall_LegacyRuntimeURLTakesHostFromManifestURL(t *testing.T) {
 	o := newOrigin(t)
-	o.bytes("/legacy/fn.tar.gz", helloArchive(t))
+	o.bytes("/legacy/fn.tar.gz", helloTarGz)
 	manifestURL := o.bytes("/legacy/manifest.json",
 		[]byte(`{"name":"old","deployment":{"uri":"https://wrong.invalid/x"},"runtime":{"url":"/legacy/fn.tar.gz","checksum":"`+helloArchiveSHA+`"}}`))
 	e := newEnv(t, nil)
@@ -151,7 +151,7 @@ func TestParseManifest_AllFields(t *testing.T) {
 
 func TestInstall_ConcurrentCallsShareOneDownload(t *testing.T) {
 	o := newOrigin(t)
-	manifestURL := o.function("hello", helloArchive(t))
+	manifestURL := o.function("hello", helloTarGz)
 	e := newEnv(t, nil)
 
 	var wg sync.WaitGroup
