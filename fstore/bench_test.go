@@ -11,7 +11,7 @@ import (
 // manifest fetch, download, sha256, unpack, rename and a bbolt write each time.
 func BenchmarkInstallLocal(b *testing.B) {
 	o := newOrigin(b)
-	manifestURL := o.function("hello", helloArchive(b))
+	manifestURL := o.function("hello", helloTarGz)
 	e := newEnv(b, nil)
 	ctx := ctxT(b)
 	took := make([]time.Duration, 0, b.N)

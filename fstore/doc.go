@@ -12,8 +12,12 @@
 // the folder a function sees is exactly what its archive holds and can never collide with it.
 //
 // It is a plain library: no actors, no goroutines of its own, no global state, no retries.
-// The installer actor decides when to install, retries what IsTransient says is transient
-// and schedules Sync. Every network and disk step honours its context.
+// The installer actor owns install jobs: it decides when to install and from which manifest
+// URL, runs one job per CID and answers everyone waiting for it, retries what IsTransient
+// says is transient, logs each outcome and schedules Sync. The store only keeps two writers
+// of one CID (two installs, an install and a sync repair) from overlapping; the one that
+// waited finds the function installed and does nothing. Every network and disk step honours
+// its context.
 //
 // It must never:
 //   - write outside the workspace: downloads and unpacking happen in .tmp and are moved into

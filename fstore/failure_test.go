@@ -39,7 +39,7 @@ func assertNotInstalled(t *testing.T, e *testEnv, cid string) {
 }
 
 func TestInstall_Failures(t *testing.T) {
-	hello := helloArchive(t)
+	hello := helloTarGz
 	cases := []struct {
 		name      string
 		setup     func(o *origin) string // returns the manifest URL
@@ -236,7 +236,7 @@ func TestInstall_Failures(t *testing.T) {
 
 func TestInstall_MissingChecksumNeverDownloads(t *testing.T) {
 	o := newOrigin(t)
-	u := o.bytes("/a.tar.gz", helloArchive(t))
+	u := o.bytes("/a.tar.gz", helloTarGz)
 	manifestURL := o.bytes("/m.json", manifestJSON(u, ""))
 	e := newEnv(t, nil)
 	if _, err := e.store.Install(ctxT(t), manifestURL, testCID); !errors.Is(err, ErrMissingChecksum) {
@@ -291,7 +291,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // A slow but live download is never cut off: the idle timeout resets on progress, even when
 // the whole transfer takes many idle timeouts.
 func TestInstall_IdleTimeoutResetsOnProgress(t *testing.T) {
-	hello := helloArchive(t)
+	hello := helloTarGz
 	synctest.Test(t, func(t *testing.T) {
 		const idle = time.Second
 		transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -320,7 +320,7 @@ func TestInstall_IdleTimeoutResetsOnProgress(t *testing.T) {
 
 func TestInstall_NothingLeftInWorkspaceParent(t *testing.T) {
 	o := newOrigin(t)
-	u := o.bytes("/a.tar.gz", helloArchive(t))
+	u := o.bytes("/a.tar.gz", helloTarGz)
 	manifestURL := o.bytes("/m.json", manifestJSON(u, strings.Repeat("00", 32)))
 	e := newEnv(t, nil)
 	before := snapshot(t, e.parent)

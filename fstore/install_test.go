@@ -15,7 +15,7 @@ import (
 
 func TestInstall_ByURLUnpacksRecordsAndSurvivesRestart(t *testing.T) {
 	o := newOrigin(t)
-	manifestURL := o.function("hello", helloArchive(t))
+	manifestURL := o.function("hello", helloTarGz)
 	e := newEnv(t, nil)
 
 	rec, err := e.store.Install(ctxT(t), manifestURL, testCID)
@@ -65,7 +65,7 @@ func TestInstall_ByURLUnpacksRecordsAndSurvivesRestart(t *testing.T) {
 	if got := testutil.ToFloat64(e.store.metrics.ok); got != 1 {
 		t.Fatalf("installed_ok = %v, want 1", got)
 	}
-	if got := testutil.ToFloat64(e.store.metrics.sizeBytes); got != float64(len(helloArchive(t))) {
+	if got := testutil.ToFloat64(e.store.metrics.sizeBytes); got != float64(len(helloTarGz)) {
 		t.Fatalf("installed_size_bytes = %v", got)
 	}
 	if n, err := testutil.GatherAndCount(e.reg, "b7s_fstore_functions_installed", "b7s_fstore_functions_installed_ok",
@@ -89,14 +89,14 @@ func TestInstall_ByURLUnpacksRecordsAndSurvivesRestart(t *testing.T) {
 
 func TestInstall_ByCIDUsesGatewayTemplate(t *testing.T) {
 	o := newOrigin(t)
-	archiveURL := o.bytes("/archives/hello.tar.gz", helloArchive(t))
+	archiveURL := o.bytes("/archives/hello.tar.gz", helloTarGz)
 	o.bytes("/ipfs/"+testCID+"/manifest.json", manifestJSON(archiveURL, helloArchiveSHA))
 	e := newEnv(t, func(c *Config) { c.GatewayTemplate = o.srv.URL + "/ipfs/{cid}/manifest.json" })
 
 	if got, want := e.store.ManifestURL(testCID), o.srv.URL+"/ipfs/"+testCID+"/manifest.json"; got != want {
 		t.Fatalf("ManifestURL = %q, want %q", got, want)
 	}
-	rec, err := e.store.Install(ctxT(t), "", testCID)
+	rec, err := e.store.Install(ctxT(t), e.store.ManifestURL(testCID), testCID)
 	if err != nil {
 		t.Fatalf("Install by CID: %v", err)
 	}
@@ -113,7 +113,7 @@ func TestInstall_ByCIDUsesGatewayTemplate(t *testing.T) {
 
 func TestInstall_LegacyRuntimeURLTakesHostFromManifestURL(t *testing.T) {
 	o := newOrigin(t)
-	o.bytes("/legacy/fn.tar.gz", helloArchive(t))
+	o.bytes("/legacy/fn.tar.gz", helloTarGz)
 	manifestURL := o.bytes("/legacy/manifest.json",
 		[]byte(`{"name":"old","deployment":{"uri":"https://wrong.invalid/x"},"runtime":{"url":"/legacy/fn.tar.gz","checksum":"`+helloArchiveSHA+`"}}`))
 	e := newEnv(t, nil)
@@ -149,19 +149,17 @@ func TestParseManifest_AllFields(t *testing.T) {
 	}
 }
 
-func TestInstall_ConcurrentCallsShareOneDownload(t *testing.T) {
+// The installer runs one job per CID, but the store must not rely on it: concurrent calls take
+// turns, and each after the first finds the function installed.
+func TestInstall_ConcurrentCallsFetchOnce(t *testing.T) {
 	o := newOrigin(t)
-	manifestURL := o.function("hello", helloArchive(t))
+	manifestURL := o.function("hello", helloTarGz)
 	e := newEnv(t, nil)
 
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
+	errs := make([]error, 10)
 	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = e.store.Install(ctxT(t), manifestURL, testCID)
-		}()
+		wg.Go(func() { _, errs[i] = e.store.Install(ctxT(t), manifestURL, testCID) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -169,9 +167,37 @@ func TestInstall_ConcurrentCallsShareOneDownload(t *testing.T) {
 			t.Fatalf("Install: %v", err)
 		}
 	}
-	if n := o.count("/hello/archive.tar.gz"); n != 1 {
-		t.Fatalf("archive fetched %d times, want 1", n)
+	if m, a := o.count("/hello/manifest.json"), o.count("/hello/archive.tar.gz"); m != 1 || a != 1 {
+		t.Fatalf("manifest fetched %d times and archive %d times, want 1 and 1", m, a)
 	}
+	if got := testutil.ToFloat64(e.store.metrics.installed); got != 1 {
+		t.Fatalf("b7s_fstore_functions_installed = %v, want 1 attempt", got)
+	}
+	if n := e.store.writers.len(); n != 0 {
+		t.Fatalf("%d per-CID locks left after every writer is done", n)
+	}
+}
+
+// Which URL to use is the caller's decision; the store does not guess one.
+func TestInstall_RequiresManifestURL(t *testing.T) {
+	o := newOrigin(t)
+	manifestURL := o.function(testCID, helloTarGz)
+	e := newEnv(t, func(c *Config) { c.GatewayTemplate = o.srv.URL + "/{cid}/manifest.json" })
+	if got := e.store.ManifestURL(testCID); got != manifestURL {
+		t.Fatalf("ManifestURL = %q, want %q: the test needs the gateway to serve the function", got, manifestURL)
+	}
+
+	_, err := e.store.Install(ctxT(t), "", testCID)
+	if err == nil || !strings.Contains(err.Error(), "manifest url is required") || !strings.Contains(err.Error(), testCID) {
+		t.Fatalf("Install without a manifest url: err = %v, want one naming the cid and saying the url is required", err)
+	}
+	if n := o.count("/"+testCID+"/manifest.json") + o.count("/"+testCID+"/archive.tar.gz"); n != 0 {
+		t.Fatalf("%d requests to the gateway, want none", n)
+	}
+	if got := testutil.ToFloat64(e.store.metrics.installed); got != 0 {
+		t.Fatalf("b7s_fstore_functions_installed = %v, want no attempt", got)
+	}
+	assertNotInstalled(t, e, testCID)
 }
 
 func TestFunctionPath_RefusesEscapes(t *testing.T) {

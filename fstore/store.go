@@ -19,7 +19,8 @@ import (
 )
 
 // Store installs functions into a workspace and keeps their records in bbolt. It is safe for
-// concurrent use; concurrent installs of one CID share a single download.
+// concurrent use: writers of one CID take turns, and a turn that finds the function installed
+// by the one before does nothing.
 type Store struct {
 	cfg     Config
 	db      *bbolt.DB
@@ -29,15 +30,9 @@ type Store struct {
 
 	mu        sync.RWMutex
 	index     map[string]Record // valid records by CID
-	inflight  map[string]*flight
 	firstSync bool
-}
 
-// flight is one install or repair of a CID in progress; others wait for it.
-type flight struct {
-	done chan struct{}
-	rec  Record
-	err  error
+	writers cidLocks
 }
 
 // New opens the store on workspace cfg.Workspace and database db (the node's). It loads the
@@ -87,7 +82,6 @@ func New(cfg Config, db *bbolt.DB) (*Store, error) {
 		log:       cfg.Logger.With().Str("component", "fstore").Logger(),
 		metrics:   m,
 		index:     make(map[string]Record),
-		inflight:  make(map[string]*flight),
 		firstSync: true,
 	}
 	good, broken, err := s.loadRecords()
@@ -98,7 +92,7 @@ func New(cfg Config, db *bbolt.DB) (*Store, error) {
 		s.index[rec.CID] = rec
 	}
 	for cid, err := range broken {
-		s.log.Warn().Str("cid", cid).Err(err).Msg("skipping broken function record")
+		s.log.Warn().Str("function", cid).Err(err).Msg("skipping broken function record")
 	}
 	s.log.Debug().Int("records", len(good)).Int("broken", len(broken)).Str("workspace", ws).Msg("function store opened")
 	return s, nil
@@ -110,7 +104,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// ManifestURL is where the manifest of cid is fetched from when no URL is given.
+// ManifestURL is the gateway's manifest URL for cid (Config.GatewayTemplate), for callers
+// that were given no URL of their own.
 func (s *Store) ManifestURL(cid string) string {
 	return strings.ReplaceAll(s.cfg.GatewayTemplate, CIDPlaceholder, cid)
 }
@@ -175,79 +170,51 @@ func (s *Store) FunctionPath(cid, method string) (string, error) {
 	return filepath.Join(s.filesDir(cid), filepath.FromSlash(clean)), nil
 }
 
-// Install fetches the manifest at manifestURL (ManifestURL(cid) when empty), downloads and
-// checks the archive, unpacks it and saves the record. A function already installed is not
-// fetched again. Errors tell with IsTransient whether a retry may help.
+// Install fetches the manifest at manifestURL, downloads and checks the archive, unpacks it
+// and saves the record. manifestURL is required: a caller with none passes ManifestURL(cid).
+// A function already installed is not fetched again, also when it was installed while this
+// call waited for another writer of cid (an install or a sync repair) to finish. Each call
+// does its own work: outcomes are not shared and failures are not retried. Errors tell with
+// IsTransient whether a retry may help.
 func (s *Store) Install(ctx context.Context, manifestURL, cid string) (Record, error) {
 	if err := checkCID(cid); err != nil {
 		return Record{}, fmt.Errorf("install: %w", err)
 	}
 	if manifestURL == "" {
-		manifestURL = s.ManifestURL(cid)
+		return Record{}, fmt.Errorf("install %s: manifest url is required (Store.ManifestURL gives the gateway's)", cid)
 	}
-	if s.IsInstalled(cid) {
-		if rec, err := s.Get(cid); err == nil {
-			return rec, nil
-		}
-	}
-	rec, err := s.once(ctx, cid, func() (Record, error) {
-		if rec, err := s.Get(cid); err == nil && s.IsInstalled(cid) {
-			return rec, nil
-		}
-		start := time.Now()
-		s.metrics.attempt()
-		log := s.log.With().Str("cid", cid).Str("manifest_url", manifestURL).Logger()
-		log.Debug().Msg("installing function")
-
-		rec, size, err := s.install(ctx, cid, manifestURL)
-		s.metrics.done(start, size, err)
-		if err != nil {
-			log.Warn().Err(err).Bool("transient", IsTransient(err)).Msg("function install failed")
-			return Record{}, err
-		}
-		log.Info().Int64("archive_bytes", size).Dur("took", time.Since(start)).Msg("function installed")
+	if rec, ok := s.installed(cid); ok {
 		return rec, nil
-	})
+	}
+	unlock, err := s.writers.lock(ctx, cid)
+	if err != nil {
+		return Record{}, fmt.Errorf("install %s: wait for another writer: %w", cid, err)
+	}
+	defer unlock()
+	// The writer this call waited for may have installed it.
+	if rec, ok := s.installed(cid); ok {
+		return rec, nil
+	}
+
+	start := time.Now()
+	s.metrics.attempt()
+	log := s.log.With().Str("function", cid).Str("manifest_url", manifestURL).Logger()
+	log.Debug().Msg("installing function")
+	rec, size, err := s.install(ctx, cid, manifestURL)
+	s.metrics.done(start, size, err)
 	if err != nil {
 		return Record{}, fmt.Errorf("install %s: %w", cid, err)
 	}
+	log.Debug().Int64("archive_bytes", size).Dur("took", time.Since(start)).Msg("function installed")
 	return rec, nil
 }
 
-// once runs fn for cid unless a run for cid is in progress, in which case it waits for that
-// run's result. A run that ended only because its caller gave up is not shared: the waiter
-// tries itself.
-func (s *Store) once(ctx context.Context, cid string, fn func() (Record, error)) (Record, error) {
-	for {
-		s.mu.Lock()
-		f, busy := s.inflight[cid]
-		if !busy {
-			// Stays the answer for waiters if fn panics.
-			f = &flight{done: make(chan struct{}), err: errors.New("install of " + cid + " aborted")}
-			s.inflight[cid] = f
-			s.mu.Unlock()
-			func() {
-				defer func() {
-					s.mu.Lock()
-					delete(s.inflight, cid)
-					s.mu.Unlock()
-					close(f.done)
-				}()
-				f.rec, f.err = fn()
-			}()
-			return f.rec, f.err
-		}
-		s.mu.Unlock()
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return Record{}, ctx.Err()
-		}
-		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
-			continue
-		}
-		return f.rec, f.err
+func (s *Store) installed(cid string) (Record, bool) {
+	if !s.IsInstalled(cid) {
+		return Record{}, false
 	}
+	rec, err := s.Get(cid)
+	return rec, err == nil
 }
 
 // install does the whole job for one CID: manifest, archive, unpack, move into place, record.

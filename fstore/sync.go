@@ -25,8 +25,9 @@ type SyncReport struct {
 // Sync checks every recorded function: the kept archive must match its SHA-256 and every
 // entry of the archive must be present in the function folder. A bad or missing archive is
 // downloaded again from the stored manifest; missing files are unpacked again. Broken records
-// and failed repairs are logged and reported, and the sync goes on. The returned error is
-// only for the database being unreadable or ctx ending.
+// and failed repairs are reported (the caller logs the report), and the sync goes on. A
+// function being installed is checked once the install is done. The returned error is only
+// for the database being unreadable or ctx ending.
 func (s *Store) Sync(ctx context.Context) (SyncReport, error) {
 	var rep SyncReport
 	good, broken, err := s.loadRecords()
@@ -36,25 +37,20 @@ func (s *Store) Sync(ctx context.Context) (SyncReport, error) {
 	for cid, err := range broken {
 		rep.Checked++
 		rep.Failed = append(rep.Failed, fmt.Errorf("sync %s: %w", cid, err))
-		s.log.Warn().Str("cid", cid).Err(err).Msg("sync: skipping broken function record")
+		s.log.Debug().Str("function", cid).Err(err).Msg("sync: skipping broken function record")
 	}
 	for _, rec := range good {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("sync: %w", err)
 		}
 		rep.Checked++
-		repaired := false
-		_, err := s.once(ctx, rec.CID, func() (Record, error) {
-			r, fixed, err := s.syncOne(ctx, rec)
-			repaired = fixed
-			return r, err
-		})
+		repaired, err := s.syncOne(ctx, rec)
 		if err != nil {
 			if ctx.Err() != nil {
 				return rep, fmt.Errorf("sync: %w", ctx.Err())
 			}
 			rep.Failed = append(rep.Failed, fmt.Errorf("sync %s: %w", rec.CID, err))
-			s.log.Warn().Str("cid", rec.CID).Err(err).Bool("transient", IsTransient(err)).Msg("sync: function repair failed")
+			s.log.Debug().Str("function", rec.CID).Err(err).Bool("transient", IsTransient(err)).Msg("sync: function repair failed")
 			continue
 		}
 		if repaired {
@@ -68,12 +64,22 @@ func (s *Store) Sync(ctx context.Context) (SyncReport, error) {
 	if first {
 		s.metrics.installed.Add(float64(rep.Checked))
 	}
-	s.log.Info().Int("checked", rep.Checked).Int("repaired", rep.Repaired).Int("failed", len(rep.Failed)).Msg("function store synced")
+	s.log.Debug().Int("checked", rep.Checked).Int("repaired", rep.Repaired).Int("failed", len(rep.Failed)).Msg("function store synced")
 	return rep, nil
 }
 
-// syncOne checks one function and repairs it if needed; it reports whether it repaired.
-func (s *Store) syncOne(ctx context.Context, rec Record) (Record, bool, error) {
+// syncOne checks one function and repairs it if needed, while no other writer works on it;
+// it reports whether it repaired.
+func (s *Store) syncOne(ctx context.Context, rec Record) (bool, error) {
+	unlock, err := s.writers.lock(ctx, rec.CID)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	// An install that held the lock may have replaced the record loaded before waiting.
+	if cur, err := s.Get(rec.CID); err == nil {
+		rec = cur
+	}
 	want, _ := hex.DecodeString(rec.SHA256) // checked by decodeRecord
 	archive := s.archivePath(rec.CID)
 	archiveErr := checkFileSum(archive, want)
@@ -86,17 +92,16 @@ func (s *Store) syncOne(ctx context.Context, rec Record) (Record, bool, error) {
 				s.index[rec.CID] = rec
 			}
 			s.mu.Unlock()
-			return rec, false, nil
+			return false, nil
 		}
 		if ctx.Err() != nil {
-			return rec, false, ctx.Err()
+			return false, ctx.Err()
 		}
 	}
-	log := s.log.With().Str("cid", rec.CID).Logger()
+	log := s.log.With().Str("function", rec.CID).Logger()
 	start := time.Now()
 	s.metrics.attempt()
 	var size int64
-	var err error
 	if archiveErr != nil {
 		log.Info().AnErr("archive", archiveErr).Msg("sync: archive missing or damaged, downloading again")
 		size, err = s.fetchAndPlace(ctx, &rec)
@@ -110,10 +115,10 @@ func (s *Store) syncOne(ctx context.Context, rec Record) (Record, bool, error) {
 	}
 	s.metrics.done(start, size, err)
 	if err != nil {
-		return rec, false, err
+		return false, err
 	}
-	log.Info().Dur("took", time.Since(start)).Msg("sync: function repaired")
-	return rec, true, nil
+	log.Debug().Dur("took", time.Since(start)).Msg("sync: function repaired")
+	return true, nil
 }
 
 // reunpack restores the function folder from the kept archive.

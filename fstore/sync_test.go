@@ -15,7 +15,7 @@ import (
 func installHello(t *testing.T) (*origin, *testEnv) {
 	t.Helper()
 	o := newOrigin(t)
-	manifestURL := o.function("hello", helloArchive(t))
+	manifestURL := o.function("hello", helloTarGz)
 	e := newEnv(t, nil)
 	if _, err := e.store.Install(ctxT(t), manifestURL, testCID); err != nil {
 		t.Fatalf("Install: %v", err)

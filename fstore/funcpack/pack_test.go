@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
+	"go.etcd.io/bbolt"
 
 	"github.com/b7s-actor/b7s/fstore"
 )
@@ -206,4 +207,47 @@ func httpGet(t *testing.T, url string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// What the devnet offers must be what a worker installs: the store takes the served package by
+// its CID and the module lands at the method's path.
+func TestServe_PackageInstallsThroughTheStore(t *testing.T) {
+	path, module := writeModule(t)
+	pkg, err := PackFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Serve(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "node.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := fstore.DefaultConfig()
+	cfg.Workspace = t.TempDir()
+	cfg.GatewayTemplate = srv.GatewayTemplate()
+	store, err := fstore.New(cfg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	id := pkg.CID.String()
+	if _, err := store.Install(t.Context(), store.ManifestURL(id), id); err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	fnPath, err := store.FunctionPath(id, pkg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(fnPath); err != nil || !bytes.Equal(got, module) {
+		t.Errorf("installed %s: %d bytes, %v; want the %d-byte module", pkg.Name, len(got), err, len(module))
+	}
+	if srv.Manifests() != 1 || srv.Archives() != 1 {
+		t.Errorf("served %d manifests and %d archives, want 1 and 1", srv.Manifests(), srv.Archives())
+	}
 }
