@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/internal/check"
 )
 
 // CIDPlaceholder is the part of Config.GatewayTemplate replaced by the function's CID.
@@ -63,43 +65,27 @@ func DefaultConfig() Config {
 
 // Validate reports every setting that is out of bounds.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Workspace == "" {
-		errs = append(errs, errors.New("workspace must be set"))
-	}
-	if err := validateGatewayTemplate(c.GatewayTemplate); err != nil {
-		errs = append(errs, err)
-	}
-	if c.MaxManifestBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max manifest bytes must be > 0, got %d", c.MaxManifestBytes))
-	}
-	if c.MaxArchiveBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max archive bytes must be > 0, got %d", c.MaxArchiveBytes))
-	}
-	if c.MaxUnpackedBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max unpacked bytes must be > 0, got %d", c.MaxUnpackedBytes))
-	}
-	if c.MaxFiles <= 0 {
-		errs = append(errs, fmt.Errorf("max files must be > 0, got %d", c.MaxFiles))
-	}
-	if c.ConnectTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("connect timeout must be > 0, got %s", c.ConnectTimeout))
-	}
-	if c.IdleTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("idle timeout must be > 0, got %s", c.IdleTimeout))
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("fstore config: %w", errors.Join(errs...))
+	if err := errors.Join(
+		check.Set("Workspace", c.Workspace),
+		validateGatewayTemplate(c.GatewayTemplate),
+		check.Min("MaxManifestBytes", c.MaxManifestBytes, 1),
+		check.Min("MaxArchiveBytes", c.MaxArchiveBytes, 1),
+		check.Min("MaxUnpackedBytes", c.MaxUnpackedBytes, 1),
+		check.Min("MaxFiles", c.MaxFiles, 1),
+		check.Min("ConnectTimeout", c.ConnectTimeout, time.Millisecond),
+		check.Min("IdleTimeout", c.IdleTimeout, time.Millisecond),
+	); err != nil {
+		return fmt.Errorf("fstore config: %w", err)
 	}
 	return nil
 }
 
 func validateGatewayTemplate(tmpl string) error {
 	if !strings.Contains(tmpl, CIDPlaceholder) {
-		return fmt.Errorf("gateway template %q must contain %s", tmpl, CIDPlaceholder)
+		return fmt.Errorf("GatewayTemplate: %q does not contain %s", tmpl, CIDPlaceholder)
 	}
 	if _, err := parseHTTPURL(strings.ReplaceAll(tmpl, CIDPlaceholder, "bafy")); err != nil {
-		return fmt.Errorf("gateway template: %w", err)
+		return fmt.Errorf("GatewayTemplate: %w", err)
 	}
 	return nil
 }

@@ -226,7 +226,7 @@ func TestFunctionPath_RefusesEscapes(t *testing.T) {
 
 func TestConfig_Validate(t *testing.T) {
 	c := DefaultConfig()
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "workspace") {
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "Workspace: must be set") {
 		t.Fatalf("default without workspace: %v", err)
 	}
 	c.Workspace = t.TempDir()
@@ -235,7 +235,8 @@ func TestConfig_Validate(t *testing.T) {
 	}
 	bad := Config{Workspace: "w", GatewayTemplate: "https://gw/manifest.json"}
 	err := bad.Validate()
-	for _, want := range []string{"{cid}", "max manifest bytes", "max archive bytes", "max unpacked bytes", "max files", "connect timeout", "idle timeout"} {
+	for _, want := range []string{"{cid}", "MaxManifestBytes: 0 is below the minimum 1", "MaxArchiveBytes: 0", "MaxUnpackedBytes: 0",
+		"MaxFiles: 0", "ConnectTimeout: 0s is below the minimum 1ms", "IdleTimeout: 0s"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
 		}

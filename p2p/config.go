@@ -11,6 +11,8 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/internal/check"
 )
 
 const (
@@ -131,68 +133,56 @@ const maxPort = 65535
 var hostnameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
 
 // Validate reports every broken setting; each error names the setting and
-// the bound, and wraps ErrInvalidConfig.
+// the bound, and the whole wraps ErrInvalidConfig.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
-	}
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	if c.Address != "" && net.ParseIP(c.Address) == nil {
-		bad("Address %q must be an IP literal", c.Address)
+		bad("Address: %q is not an IP address", c.Address)
 	}
-	for name, port := range map[string]uint{
-		"Port": c.Port, "WebsocketPort": c.WebsocketPort,
-		"DialbackPort": c.DialbackPort, "WebsocketDialbackPort": c.WebsocketDialbackPort,
-	} {
-		if port > maxPort {
-			bad("%s %d must be at most %d", name, port, maxPort)
-		}
-	}
+	errs = append(errs,
+		check.Max("Port", c.Port, maxPort),
+		check.Max("WebsocketPort", c.WebsocketPort, maxPort),
+		check.Max("DialbackPort", c.DialbackPort, maxPort),
+		check.Max("WebsocketDialbackPort", c.WebsocketDialbackPort, maxPort),
+		check.Min("DialbackPeersLimit", c.DialbackPeersLimit, 0),
+		check.Min("MaxDirectMessageBytes", c.MaxDirectMessageBytes, 0),
+		check.Min("DirectReadTimeout", c.DirectReadTimeout, 0),
+		check.Min("DialTimeout", c.DialTimeout, 0),
+		check.Min("DiscoveryInterval", c.DiscoveryInterval, 0),
+		check.Min("BootNodeRecheckInterval", c.BootNodeRecheckInterval, 0),
+	)
 	if c.Websocket && c.WebsocketPort != 0 && c.WebsocketPort == c.Port {
-		bad("WebsocketPort %d must differ from Port", c.WebsocketPort)
+		bad("WebsocketPort: %d must differ from Port", c.WebsocketPort)
 	}
-
 	switch {
 	case c.DialbackAddress != "" && c.DialbackPort == 0:
-		bad("DialbackAddress %q is set without DialbackPort", c.DialbackAddress)
+		bad("DialbackPort: required when DialbackAddress (%q) is set", c.DialbackAddress)
 	case c.DialbackAddress == "" && c.DialbackPort != 0:
-		bad("DialbackPort %d is set without DialbackAddress", c.DialbackPort)
+		bad("DialbackAddress: required when DialbackPort (%d) is set", c.DialbackPort)
 	case c.DialbackAddress != "":
 		if net.ParseIP(c.DialbackAddress) == nil && !hostnameRE.MatchString(c.DialbackAddress) {
-			bad("DialbackAddress %q must be an IP literal or a DNS name", c.DialbackAddress)
+			bad("DialbackAddress: %q is neither an IP address nor a DNS name", c.DialbackAddress)
 		}
 	}
 	if c.WebsocketDialbackPort != 0 && c.WebsocketDialbackPort == c.DialbackPort {
-		bad("WebsocketDialbackPort %d must differ from DialbackPort", c.WebsocketDialbackPort)
+		bad("WebsocketDialbackPort: %d must differ from DialbackPort", c.WebsocketDialbackPort)
 	}
-
-	for _, addr := range c.BootNodes {
+	for i, addr := range c.BootNodes {
 		if _, err := parseBootNode(addr); err != nil {
-			bad("BootNodes: %v", err)
+			bad("BootNodes[%d]: %v", i, err)
 		}
 	}
 	for i, topic := range c.Topics {
 		if topic == "" {
-			bad("Topics[%d] must not be empty", i)
+			bad("Topics[%d]: topic is empty", i)
 		}
 	}
-
-	if c.DialbackPeersLimit < 0 {
-		bad("DialbackPeersLimit %d must be at least 0", c.DialbackPeersLimit)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if c.MaxDirectMessageBytes < 0 {
-		bad("MaxDirectMessageBytes %d must be at least 1", c.MaxDirectMessageBytes)
-	}
-	for name, d := range map[string]time.Duration{
-		"DirectReadTimeout": c.DirectReadTimeout, "DialTimeout": c.DialTimeout,
-		"DiscoveryInterval": c.DiscoveryInterval, "BootNodeRecheckInterval": c.BootNodeRecheckInterval,
-	} {
-		if d < 0 {
-			bad("%s %s must be positive", name, d)
-		}
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // parseBootNode parses a multiaddr that must carry /p2p/<id>.

@@ -21,20 +21,20 @@ func TestConfig_Validate(t *testing.T) {
 		{"dialback ipv6", func(c *Config) { c.DialbackAddress, c.DialbackPort = "::1", 9000 }, ""},
 		{"websocket ports", func(c *Config) { c.Websocket, c.Port, c.WebsocketPort = true, 9000, 9010 }, ""},
 		{"address not an IP", func(c *Config) { c.Address = "localhost" }, "Address"},
-		{"port above 65535", func(c *Config) { c.Port = 70000 }, "Port 70000 must be at most 65535"},
-		{"websocket port equals tcp port", func(c *Config) { c.Websocket, c.Port, c.WebsocketPort = true, 9000, 9000 }, "WebsocketPort 9000 must differ from Port"},
-		{"dialback address without port", func(c *Config) { c.DialbackAddress = "1.2.3.4" }, "without DialbackPort"},
-		{"dialback port without address", func(c *Config) { c.DialbackPort = 9000 }, "without DialbackAddress"},
-		{"dialback address not a host", func(c *Config) { c.DialbackAddress, c.DialbackPort = "bad host!", 9000 }, "IP literal or a DNS name"},
+		{"port above 65535", func(c *Config) { c.Port = 70000 }, "Port: 70000 is above the maximum 65535"},
+		{"websocket port equals tcp port", func(c *Config) { c.Websocket, c.Port, c.WebsocketPort = true, 9000, 9000 }, "WebsocketPort: 9000 must differ from Port"},
+		{"dialback address without port", func(c *Config) { c.DialbackAddress = "1.2.3.4" }, "DialbackPort: required when DialbackAddress"},
+		{"dialback port without address", func(c *Config) { c.DialbackPort = 9000 }, "DialbackAddress: required when DialbackPort"},
+		{"dialback address not a host", func(c *Config) { c.DialbackAddress, c.DialbackPort = "bad host!", 9000 }, "neither an IP address nor a DNS name"},
 		{"websocket dialback port equals dialback port", func(c *Config) {
 			c.Websocket, c.DialbackAddress, c.DialbackPort, c.WebsocketDialbackPort = true, "1.2.3.4", 9000, 9000
-		}, "WebsocketDialbackPort 9000 must differ from DialbackPort"},
+		}, "WebsocketDialbackPort: 9000 must differ from DialbackPort"},
 		{"bad boot node multiaddr", func(c *Config) { c.BootNodes = []string{"not-a-multiaddr"} }, "boot node"},
 		{"boot node without peer id", func(c *Config) { c.BootNodes = []string{"/ip4/127.0.0.1/tcp/9000"} }, "/p2p/<peer-id>"},
 		{"empty topic", func(c *Config) { c.Topics = []string{""} }, "Topics[0]"},
-		{"negative dialback limit", func(c *Config) { c.DialbackPeersLimit = -1 }, "DialbackPeersLimit -1 must be at least 0"},
+		{"negative dialback limit", func(c *Config) { c.DialbackPeersLimit = -1 }, "DialbackPeersLimit: -1 is below the minimum 0"},
 		{"negative message size", func(c *Config) { c.MaxDirectMessageBytes = -1 }, "MaxDirectMessageBytes"},
-		{"negative interval", func(c *Config) { c.DiscoveryInterval = -time.Second }, "DiscoveryInterval -1s must be positive"},
+		{"negative interval", func(c *Config) { c.DiscoveryInterval = -time.Second }, "DiscoveryInterval: -1s is below the minimum 0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
