@@ -200,9 +200,12 @@ func md5sum(args []string) {
 	fs := flag.NewFlagSet("md5sum", flag.ContinueOnError)
 	name := fs.String("file", "", "file in the fs root")
 	chunk := fs.Int("chunk", 1024, "bytes per read")
-	if err := fs.Parse(args); err != nil || *name == "" || *chunk <= 0 {
-		fmt.Fprintln(os.Stderr, "usage: md5sum --file NAME [--chunk N]")
+	if err := fs.Parse(args); err != nil || *chunk <= 0 {
 		os.Exit(2)
+	}
+	if *name == "" {
+		fmt.Fprintln(os.Stderr, "specify filename")
+		os.Exit(1)
 	}
 	f, err := os.Open(*name)
 	if err != nil {
