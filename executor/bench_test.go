@@ -3,6 +3,7 @@ package executor
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,15 +35,66 @@ func benchExecutor(b *testing.B, cacheDir string) *Executor {
 	return e
 }
 
-// BenchmarkExecuteHelloWarm: hello.wasm already compiled; each op is
-// instantiate + run + capture, from GOMAXPROCS goroutines at once (-cpu 1,2).
-// Reports the p50 and p99 latency of one execution and executions per second.
+// benchWasmEnv names a .wasm for the hello benchmarks to measure instead of
+// hello, e.g. the TinyGo hello.wasm of the Blockless examples. It must exit 0
+// without arguments and print the same every run; a relative path is taken
+// from the package directory, where go test runs.
+const benchWasmEnv = "B7S_BENCH_WASM"
+
+// benchModule is the module a hello benchmark measures and the stdout each
+// execution must print ("" when only the warm-up run can tell).
+func benchModule(b *testing.B) (path, stdout string) {
+	b.Helper()
+	p := os.Getenv(benchWasmEnv)
+	if p == "" {
+		return hello(b), helloOut
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		b.Fatalf("%s: %v", benchWasmEnv, err)
+	}
+	return abs, ""
+}
+
+var benchLogged sync.Map // benchmark name + module path
+
+// logModule says which module a benchmark measured: once, not once per
+// b.N round, and with its sha256 so that results can be compared.
+func logModule(b *testing.B, path string) {
+	b.Helper()
+	if _, done := benchLogged.LoadOrStore(b.Name()+"\x00"+path, true); done {
+		return
+	}
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatalf("read measured module: %v", err)
+	}
+	b.Logf("module %s sha256 %x", path, sha256.Sum256(bin))
+}
+
+// warmUp runs mod once on e, so that it is compiled, and returns the stdout
+// every later execution must print.
+func warmUp(b *testing.B, e *Executor, mod, want string) string {
+	b.Helper()
+	res, err := e.Execute(context.Background(), request(mod))
+	if err != nil {
+		b.Fatalf("warm-up run of %s: %v (stderr %q)", mod, err, res.Stderr)
+	}
+	if want != "" && res.Stdout != want {
+		b.Fatalf("warm-up run of %s: stdout %q, want %q", mod, res.Stdout, want)
+	}
+	return res.Stdout
+}
+
+// BenchmarkExecuteHelloWarm: the module (hello, or $B7S_BENCH_WASM) already
+// compiled; each op is instantiate + run + capture, from GOMAXPROCS goroutines
+// at once (-cpu 1,2). Reports the p50 and p99 latency of one execution and
+// executions per second.
 func BenchmarkExecuteHelloWarm(b *testing.B) {
 	e := benchExecutor(b, DisableCompilationCache)
-	mod := hello(b)
-	if _, err := e.Execute(context.Background(), request(mod)); err != nil {
-		b.Fatal(err)
-	}
+	mod, want := benchModule(b)
+	logModule(b, mod)
+	want = warmUp(b, e, mod, want)
 	var mu sync.Mutex
 	var all []time.Duration
 	b.ReportAllocs()
@@ -54,7 +106,7 @@ func BenchmarkExecuteHelloWarm(b *testing.B) {
 			t0 := time.Now()
 			res, err := e.Execute(context.Background(), request(mod))
 			lat = append(lat, time.Since(t0))
-			if err != nil || len(res.Stdout) != 80 {
+			if err != nil || res.Stdout != want {
 				b.Errorf("stdout %q, err %v", res.Stdout, err)
 				return
 			}
@@ -75,15 +127,19 @@ func BenchmarkExecuteHelloWarm(b *testing.B) {
 
 // BenchmarkExecuteColdFirst: the first execution of a function on a fresh
 // executor (compile + instantiate + run), without the on-disk cache and with
-// a cache filled by an earlier executor (a restarted node).
+// a cache filled by an earlier executor (a restarted node). "hello" is the
+// small module (hello, or $B7S_BENCH_WASM); "md5sum" is the guest, a Go
+// program of a few MB, in its md5sum mode.
 func BenchmarkExecuteColdFirst(b *testing.B) {
 	modules := []struct {
-		name string
-		path func(testing.TB) string
-		args []string
+		name   string
+		module func(*testing.B) (path, stdout string)
+		args   []string
+		exit   int
 	}{
-		{"hello", hello, nil},
-		{"md5sum", md5sum, []string{"--file", "none"}}, // exits 1 quickly: the cost is compiling
+		{"hello", benchModule, nil, 0},
+		{"md5sum", func(b *testing.B) (string, string) { return guest(b), "" },
+			[]string{"md5sum", "--file", "none"}, 1}, // exits 1 quickly: the cost is compiling
 	}
 	for _, m := range modules {
 		for _, disk := range []bool{false, true} {
@@ -92,22 +148,24 @@ func BenchmarkExecuteColdFirst(b *testing.B) {
 				name = m.name + "/diskcache"
 			}
 			b.Run(name, func(b *testing.B) {
-				path := m.path(b)
+				path, want := m.module(b)
+				logModule(b, path)
 				dir := DisableCompilationCache
 				if disk {
 					dir = filepath.Join(b.TempDir(), "cache")
 					e := benchExecutor(b, dir) // fills the cache
 					_, _ = e.Execute(context.Background(), request(path, m.args...))
 					_ = e.Close(context.Background())
+					b.ResetTimer() // filling the cache is a compilation, not what is measured
 				}
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
 					e := benchExecutor(b, dir)
 					b.StartTimer()
-					res, _ := e.Execute(context.Background(), request(path, m.args...))
+					res, err := e.Execute(context.Background(), request(path, m.args...))
 					b.StopTimer()
-					if m.name == "hello" && res.Stdout != helloOut {
-						b.Fatalf("stdout %q", res.Stdout)
+					if res.ExitCode != m.exit || (want != "" && res.Stdout != want) {
+						b.Fatalf("exit %d, stdout %q, err %v; want exit %d", res.ExitCode, res.Stdout, err, m.exit)
 					}
 					_ = e.Close(context.Background())
 					b.StartTimer()
@@ -118,14 +176,17 @@ func BenchmarkExecuteColdFirst(b *testing.B) {
 }
 
 // BenchmarkRSSOver10kExecutions reports how much resident memory grows over
-// 10,000 warm executions of hello.wasm (run with -benchtime=1x).
+// 10,000 warm executions of hello, or $B7S_BENCH_WASM (run with -benchtime=1x).
 func BenchmarkRSSOver10kExecutions(b *testing.B) {
 	e := benchExecutor(b, DisableCompilationCache)
-	mod := hello(b)
+	mod, want := benchModule(b)
+	logModule(b, mod)
+	want = warmUp(b, e, mod, want)
 	run := func(n int) {
 		for i := 0; i < n; i++ {
-			if _, err := e.Execute(context.Background(), request(mod)); err != nil {
-				b.Fatal(err)
+			res, err := e.Execute(context.Background(), request(mod))
+			if err != nil || res.Stdout != want {
+				b.Fatalf("stdout %q, err %v", res.Stdout, err)
 			}
 		}
 	}

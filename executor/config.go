@@ -41,7 +41,8 @@ type Config struct {
 	HTTP HTTPConfig
 	// Logger receives the executor's log lines.
 	Logger zerolog.Logger
-	// Registerer receives the executor metrics (spec §11). Nil: no metrics.
+	// Registerer receives the executor metrics, named as the original b7s
+	// node's. Nil: no metrics.
 	Registerer prometheus.Registerer
 }
 

@@ -13,6 +13,9 @@
 // expose the node's own environment to a guest, buffer guest output without a
 // bound, or send an HTTP request the request's permissions do not allow.
 //
-// The contract is the runtime ABI spec (shared/spec/runtime-abi.md, §1–5 and
-// §7); decisions where the spec leaves a choice are in RATIONALE.md.
+// The contract is the runtime ABI of the original Blockless runtime,
+// bls-runtime, as b7s drives it: what a function sees (argv, environment,
+// stdin, the filesystem root), the blockless_* host modules, the permission
+// rule, the limits and the exit codes. Where bls-runtime's behaviour left a
+// choice, or is a bug we do not copy, the decision is in RATIONALE.md.
 package executor

@@ -73,7 +73,7 @@ func New(cfg Config) (*Executor, error) {
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
 		// DWARF makes every proc_exit and trap parse line tables (~30 ms for
-		// md5sum.wasm); traps still name their functions without it.
+		// a 700 KB TinyGo program); traps still name their functions without it.
 		WithDebugInfoEnabled(false).
 		WithMemoryLimitPages(maxMemoryPages) // the per-execution cap is the allocator's (memory.go)
 	if dir := cfg.cacheDir(); dir != "" {

@@ -8,7 +8,7 @@ import (
 )
 
 // trapCodes maps wazero trap messages ("wasm error: <msg>") to the exit codes
-// of bls-runtime (spec §1.8).
+// bls-runtime gives each wasmtime trap kind.
 var trapCodes = []struct {
 	msg  string
 	code int
@@ -38,7 +38,7 @@ func exitCodeOf(err error) int {
 			return ExitTimeout
 		default:
 			if c >= 126 {
-				// bls-runtime accepts only statuses below 126 (spec §2.10).
+				// bls-runtime's proc_exit accepts only statuses below 126.
 				return ExitUnknownFailure
 			}
 			return int(c)

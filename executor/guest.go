@@ -10,7 +10,9 @@ import (
 )
 
 // entryFunction is _start, or the request's entry when the module exports it
-// as a () -> () function (spec §1.3). A reactor's _initialize runs first.
+// as a () -> () function. bls-runtime always calls _start (its --entry names a
+// file for a bare .wasm); honouring an entry that exists is the useful reading.
+// A reactor's _initialize runs first.
 func (e *Executor) entryFunction(mod api.Module, entry string) api.Function {
 	if entry != "" && entry != "_start" {
 		if fn := mod.ExportedFunction(entry); fn != nil &&

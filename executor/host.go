@@ -13,8 +13,8 @@ import (
 // It travels in the context of the guest call; only the goroutine running the
 // guest touches it.
 type execState struct {
-	stdin   []byte // the fixed stdin (spec §1.5)
-	envJSON []byte // env_var_read's answer (spec §2.3)
+	stdin   []byte // the request's stdin, the same for every read
+	envJSON []byte // env_var_read's answer
 	perms   []string
 	http    *httpSessions
 }
@@ -31,7 +31,7 @@ func execStateFrom(ctx context.Context) *execState {
 }
 
 // hostFunc is a Blockless host function: all parameters and the result are i32
-// (spec §2.0). It returns the function's error code.
+// (witx lowered to core wasm). It returns the function's error code.
 type hostFunc func(ctx context.Context, st *execState, mem api.Memory, p []uint32) uint32
 
 // hostFuncDef declares one export of a host module.
@@ -70,7 +70,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime, module string
 	return nil
 }
 
-// permitted is the bls-runtime permission rule (spec §3.1): the URL, folded to
+// permitted is the bls-runtime permission rule: the URL, folded to
 // ASCII lower case, must begin with one of the permissions as written.
 func permitted(url string, perms []string) bool {
 	lower := asciiLower(url)

@@ -14,7 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// blockless_http error codes (spec §2.2, the witx enum).
+// blockless_http error codes, the witx enum of bls-runtime.
 const (
 	httpOK                = 0
 	httpInvalidHandle     = 1
@@ -49,7 +49,7 @@ func blocklessHTTP() []hostFuncDef {
 }
 
 // httpSessions are one execution's open responses. Handles start at 1 and are
-// never reused (spec §2.0). Only the guest's goroutine touches them.
+// never reused, as bls-runtime's. Only the guest's goroutine touches them.
 type httpSessions struct {
 	client *http.Client
 	cfg    HTTPConfig
@@ -150,7 +150,7 @@ func (h *httpSessions) request(ctx context.Context, perms []string, mem api.Memo
 	return httpOK
 }
 
-// parseHTTPOptions reads the options JSON (spec §2.2): method required (GET or
+// parseHTTPOptions reads the options JSON as bls-runtime does: method required (GET or
 // POST, any case), headers a string holding a JSON object, body a string,
 // timeouts unsigned integers in seconds.
 func parseHTTPOptions(raw []byte) (httpOptions, uint32) {
@@ -264,7 +264,7 @@ func (h *httpSessions) readHeader(mem api.Memory, handle, namePtr, nameLen, buf,
 		}
 	}
 	if uint64(len(value)) > uint64(bufLen) {
-		return httpBufferTooSmall // the reference panics here (spec §2.2)
+		return httpBufferTooSmall // bls-runtime panics here
 	}
 	if !mem.WriteString(buf, value) || !mem.WriteUint32Le(numOut, uint32(len(value))) {
 		return httpMemoryAccessError

@@ -74,7 +74,7 @@ func TestHTTP_NoPermissionNoRequest(t *testing.T) {
 	for _, perms := range [][]string{
 		nil,
 		{"https://example.com"},
-		{strings.ToUpper(srv.URL)}, // upper case never matches (spec §3.1)
+		{strings.ToUpper(srv.URL)}, // the URL is folded to lower case, the permission is not
 		{srv.URL + "/json/"},       // longer than the URL
 	} {
 		req := request(guest(t), "http", srv.URL+"/json")

@@ -6,7 +6,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// blockless_memory error codes (spec §2.3).
+// blockless_memory error codes, the witx enum of bls-runtime.
 const (
 	memOK               = 0
 	memRuntimeError     = 2

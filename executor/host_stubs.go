@@ -20,8 +20,8 @@ type stubFunc struct {
 	params int
 }
 
-// stubModules are blockless_drivers, _cgi, _s3, _ipfs and _socket (spec
-// §2.4–2.8), with the signatures of the witx files.
+// stubModules are blockless_drivers, _cgi, _s3, _ipfs and _socket, with the
+// signatures of bls-runtime's witx files.
 func stubModules() []stubModule {
 	return []stubModule{
 		{"blockless_drivers", 13 /* errno unknown */, []stubFunc{{"blockless_open", 5}}},

@@ -3,8 +3,7 @@ package executor
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,18 +21,14 @@ var (
 	fixtureDir string // removed by TestMain
 	cacheDir   string // one on-disk compilation cache, so each module compiles once per run
 
-	guestOnce sync.Once
-	guestPath string
-	guestErr  error
+	fixtures sync.Map // file name in fixtureDir -> *fixtureFile
 
 	requestSeq atomic.Int64
 )
 
-const (
-	helloWasm  = "../../shared/testdata/hello.wasm"
-	md5sumWasm = "../../shared/testdata/md5sum.wasm"
-	helloOut   = "This is the start of my program\nThe answer is  42\nThis is the end of my program\n"
-)
+// helloOut is what hello prints: the output of the TinyGo hello-world that
+// Blockless nodes are exercised with, byte for byte (two spaces before 42).
+const helloOut = "This is the start of my program\nThe answer is  42\nThis is the end of my program\n"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "executor-test-")
@@ -48,49 +43,77 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// guest builds testdata/guest for wasip1, once per test binary.
+type fixtureFile struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// fixture returns fixtureDir/name, made by create on first use. Tests share
+// it: building or compiling a module once per test binary keeps the suite fast.
+func fixture(t testing.TB, name string, create func(path string) error) string {
+	t.Helper()
+	v, _ := fixtures.LoadOrStore(name, new(fixtureFile))
+	f := v.(*fixtureFile)
+	f.once.Do(func() {
+		p := filepath.Join(fixtureDir, name)
+		if err := create(p); err != nil {
+			f.err = fmt.Errorf("test module %s: %w", name, err)
+			return
+		}
+		f.path = p
+	})
+	if f.err != nil {
+		t.Fatal(f.err)
+	}
+	return f.path
+}
+
+// guest is testdata/guest built for wasip1: a real Go program whose argv[1]
+// picks a behaviour (see its main).
 func guest(t testing.TB) string {
 	t.Helper()
-	guestOnce.Do(func() {
-		out := filepath.Join(fixtureDir, "guest.wasm")
+	return fixture(t, "guest.wasm", func(out string) error {
 		cmd := exec.Command("go", "build", "-o", out, "./testdata/guest")
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			guestErr = fmt.Errorf("build guest: %v\n%s", err, b)
-			return
+			return fmt.Errorf("go build: %w\n%s", err, b)
 		}
-		guestPath = out
+		return nil
 	})
-	if guestErr != nil {
-		t.Fatal(guestErr)
-	}
-	return guestPath
 }
 
-// testdataModule returns the absolute path of a shared test module after
-// checking its checksum.
-func testdataModule(t testing.TB, rel, sum string) string {
-	t.Helper()
-	p, err := filepath.Abs(rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := sha256.Sum256(b); hex.EncodeToString(got[:]) != sum {
-		t.Fatalf("%s changed: sha256 %x", rel, got)
-	}
-	return p
-}
-
+// hello is a module of the TinyGo hello-world's shape: its only import is
+// wasi_snapshot_preview1.fd_write, it exports a 2-page memory and its _start
+// prints helloOut in one fd_write. Go cannot produce a module this small (its
+// wasip1 runtime imports a dozen WASI functions and takes milliseconds to
+// start), and the tests that run a function hundreds of times need one that
+// costs nothing but the executor's own work.
 func hello(t testing.TB) string {
-	return testdataModule(t, helloWasm, "82f2b2bf20d2c26635f87df24cc4346cc8448e6cd826b98d839c220876574990")
+	t.Helper()
+	return fixture(t, "hello.wasm", func(out string) error {
+		return os.WriteFile(out, helloModule(), 0o600)
+	})
 }
 
-func md5sum(t testing.TB) string {
-	return testdataModule(t, md5sumWasm, "7826a7b3d677159a7aef62f30c56a6ba3323a899df48593a4c97626151bf1d42")
+func helloModule() []byte {
+	const iovec, nwritten, text = 0, 8, 16 // addresses in linear memory
+	fdWrite := wasmImport{
+		module: "wasi_snapshot_preview1", name: "fd_write",
+		params: []byte{i32, i32, i32, i32}, results: []byte{i32},
+	}
+	body := []byte{
+		opI32Const, 1, // stdout
+		opI32Const, iovec,
+		opI32Const, 1, // one iovec
+		opI32Const, nwritten,
+		opCall, 0,
+		opIf, blockEmpty, opUnreachable, opEnd, // a non-zero errno traps
+	}
+	iov := binary.LittleEndian.AppendUint32(nil, text)
+	iov = binary.LittleEndian.AppendUint32(iov, uint32(len(helloOut)))
+	return wasmModule([]wasmImport{fdWrite}, []wasmFunc{{body: body, export: "_start"}}, 2, true,
+		wasmData{offset: iovec, bytes: iov}, wasmData{offset: text, bytes: []byte(helloOut)})
 }
 
 // newExecutor builds an executor on a fresh workspace with the shared
@@ -143,6 +166,13 @@ type wasmFunc struct {
 	export          string
 }
 
+// wasmData is an active data segment of memory 0 of a hand-assembled test
+// module.
+type wasmData struct {
+	offset int32
+	bytes  []byte
+}
+
 // wasmImport is a function import of a hand-assembled test module.
 type wasmImport struct {
 	module, name    string
@@ -154,6 +184,7 @@ const (
 
 	opUnreachable = 0x00
 	opLoop        = 0x03
+	opIf          = 0x04
 	opBr          = 0x0c
 	opBrIf        = 0x0d
 	opEnd         = 0x0b
@@ -162,12 +193,15 @@ const (
 	opI32Const    = 0x41
 	opI32Ne       = 0x47
 	opI32DivS     = 0x6d
+
+	blockEmpty = 0x40 // the block type of a block, loop or if without results
 )
 
 // wasmModule assembles a core module: imports, functions and, when
-// memPages > 0, one memory (exported as "memory" if exportMem).
-func wasmModule(imports []wasmImport, funcs []wasmFunc, memPages int, exportMem bool) []byte {
-	var types, imps, fns, exps, code bytes.Buffer
+// memPages > 0, one memory (exported as "memory" if exportMem) initialised
+// with data.
+func wasmModule(imports []wasmImport, funcs []wasmFunc, memPages int, exportMem bool, data ...wasmData) []byte {
+	var types, imps, fns, exps, code, datas bytes.Buffer
 	nTypes := 0
 	addType := func(params, results []byte) int {
 		types.WriteByte(0x60)
@@ -197,6 +231,13 @@ func wasmModule(imports []wasmImport, funcs []wasmFunc, memPages int, exportMem 
 		writeU(&code, uint64(len(body)))
 		code.Write(body)
 	}
+	for _, d := range data {
+		datas.WriteByte(0x00) // active, memory 0
+		datas.WriteByte(opI32Const)
+		datas.Write(appendS(nil, int64(d.offset)))
+		datas.WriteByte(opEnd)
+		writeVec(&datas, d.bytes)
+	}
 	if memPages > 0 && exportMem {
 		writeName(&exps, "memory")
 		exps.WriteByte(0x02)
@@ -224,6 +265,7 @@ func wasmModule(imports []wasmImport, funcs []wasmFunc, memPages int, exportMem 
 	}
 	section(7, nExports, exps.Bytes())
 	section(10, len(funcs), code.Bytes())
+	section(11, len(data), datas.Bytes())
 	return out
 }
 
@@ -236,6 +278,18 @@ func appendU(b []byte, v uint64) []byte {
 			continue
 		}
 		return append(b, c)
+	}
+}
+
+// appendS appends v as signed LEB128, the encoding of i32.const operands.
+func appendS(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
 	}
 }
 

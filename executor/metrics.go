@@ -9,7 +9,7 @@ import (
 	"github.com/b7s-actor/b7s/messages"
 )
 
-// metrics are the executor metrics of spec §11, under the b7s names.
+// metrics are the executor metrics of the original b7s node, under its names.
 type metrics struct {
 	executions    *prometheus.CounterVec
 	executionsOK  *prometheus.CounterVec

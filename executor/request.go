@@ -17,13 +17,13 @@ type Request struct {
 	// ModulePath is the absolute path of the function's .wasm file.
 	ModulePath string
 	// Args are the request's parameter values, in order. Empty values are
-	// dropped (spec §1.1); argv[0] is the module's base name.
+	// dropped, as b7s drops them; argv[0] is the module's base name.
 	Args []string
 	// Env are the request's env_vars, in order; a later duplicate wins.
 	Env []EnvVar
 	// Stdin is served by blockless_memory.memory_read and by WASI fd 0.
 	Stdin *string
-	// Permissions are URL prefixes that http_req may reach (spec §3.1).
+	// Permissions are URL prefixes that http_req may reach.
 	Permissions []string
 	// Entry names an exported () -> () function to call instead of _start;
 	// when the module has no such export, _start is called.
@@ -70,7 +70,7 @@ type Usage struct {
 	MemoryMaxKB int64
 }
 
-// Exit codes of spec §1.8 that the executor produces itself.
+// Exit codes of bls-runtime that the executor produces itself.
 const (
 	ExitOK             = 0
 	ExitTimeout        = 15  // run_time exceeded, or the execution was cancelled

@@ -3,6 +3,9 @@
 package main
 
 import (
+	"crypto/md5"
+	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -178,6 +181,8 @@ func main() {
 		fmt.Printf("link read fails: %v\n", err != nil)
 		err = os.WriteFile("/inside.txt", []byte("ok"), 0o600)
 		fmt.Printf("write inside: %v\n", err)
+	case "md5sum": // argv: --file NAME [--chunk N]; prints the md5 of a file in the fs root
+		md5sum(os.Args[2:])
 	case "exit":
 		fmt.Print("bye")
 		os.Exit(argInt(2, 1))
@@ -187,4 +192,38 @@ func main() {
 		fmt.Println("unknown mode")
 		os.Exit(64)
 	}
+}
+
+// md5sum is the Blockless md5sum example: the hex md5 of a file, no newline,
+// read through fd_read in chunks of --chunk bytes so that reads end mid-file.
+func md5sum(args []string) {
+	fs := flag.NewFlagSet("md5sum", flag.ContinueOnError)
+	name := fs.String("file", "", "file in the fs root")
+	chunk := fs.Int("chunk", 1024, "bytes per read")
+	if err := fs.Parse(args); err != nil || *chunk <= 0 {
+		os.Exit(2)
+	}
+	if *name == "" {
+		fmt.Fprintln(os.Stderr, "specify filename")
+		os.Exit(1)
+	}
+	f, err := os.Open(*name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "could not open file: %v\n", err)
+		os.Exit(1)
+	}
+	h := md5.New()
+	buf := make([]byte, *chunk)
+	for {
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "read %s: %v\n", *name, err)
+			os.Exit(1)
+		}
+	}
+	fmt.Print(hex.EncodeToString(h.Sum(nil)))
 }
