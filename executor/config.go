@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/internal/check"
 )
 
 // DisableCompilationCache as Config.CompilationCacheDir turns the on-disk
@@ -78,28 +80,24 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first setting that is out of bounds.
+// Validate reports every setting that is out of bounds.
 func (c Config) Validate() error {
-	switch {
-	case c.Workspace == "":
-		return errors.New("executor config: workspace is required")
-	case !filepath.IsAbs(c.Workspace):
-		return fmt.Errorf("executor config: workspace %q must be an absolute path", c.Workspace)
-	case c.MaxCompiledModules < 1:
-		return fmt.Errorf("executor config: max compiled modules must be at least 1, got %d", c.MaxCompiledModules)
-	case c.MaxOutputBytes < 1:
-		return fmt.Errorf("executor config: max output bytes must be at least 1, got %d", c.MaxOutputBytes)
-	case c.DefaultMemoryLimitPages < 1 || c.DefaultMemoryLimitPages > maxMemoryPages:
-		return fmt.Errorf("executor config: default memory limit must be 1..%d pages, got %d",
-			maxMemoryPages, c.DefaultMemoryLimitPages)
-	case c.MaxRunTime <= 0:
-		return fmt.Errorf("executor config: max run time must be positive, got %s", c.MaxRunTime)
-	case c.HTTP.MaxSessions < 1:
-		return fmt.Errorf("executor config: http max sessions must be at least 1, got %d", c.HTTP.MaxSessions)
-	case c.HTTP.MaxBodyBytes < 1:
-		return fmt.Errorf("executor config: http max body bytes must be at least 1, got %d", c.HTTP.MaxBodyBytes)
-	case c.HTTP.RequestTimeout <= 0:
-		return fmt.Errorf("executor config: http request timeout must be positive, got %s", c.HTTP.RequestTimeout)
+	var workspace error
+	if c.Workspace != "" && !filepath.IsAbs(c.Workspace) {
+		workspace = fmt.Errorf("Workspace: %q is not an absolute path", c.Workspace)
+	}
+	if err := errors.Join(
+		check.Set("Workspace", c.Workspace),
+		workspace,
+		check.Min("MaxCompiledModules", c.MaxCompiledModules, 1),
+		check.Min("MaxOutputBytes", c.MaxOutputBytes, 1),
+		check.Range("DefaultMemoryLimitPages", c.DefaultMemoryLimitPages, 1, maxMemoryPages),
+		check.Min("MaxRunTime", c.MaxRunTime, time.Millisecond),
+		check.Min("HTTP.MaxSessions", c.HTTP.MaxSessions, 1),
+		check.Min("HTTP.MaxBodyBytes", c.HTTP.MaxBodyBytes, 1),
+		check.Min("HTTP.RequestTimeout", c.HTTP.RequestTimeout, time.Millisecond),
+	); err != nil {
+		return fmt.Errorf("executor config: %w", err)
 	}
 	return nil
 }

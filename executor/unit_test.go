@@ -69,15 +69,15 @@ func TestConfigValidate_NamesTheBrokenBound(t *testing.T) {
 		t.Fatalf("default config: %v", err)
 	}
 	for want, edit := range map[string]func(*Config){
-		"workspace is required": func(c *Config) { c.Workspace = "" },
-		"absolute path":         func(c *Config) { c.Workspace = "rel" },
-		"max compiled modules":  func(c *Config) { c.MaxCompiledModules = 0 },
-		"max output bytes":      func(c *Config) { c.MaxOutputBytes = 0 },
-		"default memory limit":  func(c *Config) { c.DefaultMemoryLimitPages = 70000 },
-		"max run time":          func(c *Config) { c.MaxRunTime = 0 },
-		"http max sessions":     func(c *Config) { c.HTTP.MaxSessions = 0 },
-		"http max body bytes":   func(c *Config) { c.HTTP.MaxBodyBytes = 0 },
-		"http request timeout":  func(c *Config) { c.HTTP.RequestTimeout = -time.Second },
+		"Workspace: must be set":                              func(c *Config) { c.Workspace = "" },
+		`Workspace: "rel" is not an absolute path`:            func(c *Config) { c.Workspace = "rel" },
+		"MaxCompiledModules: 0 is below the minimum 1":        func(c *Config) { c.MaxCompiledModules = 0 },
+		"MaxOutputBytes: 0 is below the minimum 1":            func(c *Config) { c.MaxOutputBytes = 0 },
+		"DefaultMemoryLimitPages: 70000 is above the maximum": func(c *Config) { c.DefaultMemoryLimitPages = 70000 },
+		"MaxRunTime: 0s is below the minimum 1ms":             func(c *Config) { c.MaxRunTime = 0 },
+		"HTTP.MaxSessions: 0 is below the minimum 1":          func(c *Config) { c.HTTP.MaxSessions = 0 },
+		"HTTP.MaxBodyBytes: 0 is below the minimum 1":         func(c *Config) { c.HTTP.MaxBodyBytes = 0 },
+		"HTTP.RequestTimeout: -1s is below the minimum 1ms":   func(c *Config) { c.HTTP.RequestTimeout = -time.Second },
 	} {
 		c := ok
 		edit(&c)
