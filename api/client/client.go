@@ -34,11 +34,12 @@ const (
 	maxMessageBytes = 1024
 )
 
-// Paths every node with an HTTP address serves. The api package names only the function paths.
+// Paths every node with an HTTP address serves, workers included. The api package names only
+// the function paths (api.PathExecute…), which heads serve.
 const (
-	pathHealth  = "/api/v1/health"
-	pathActors  = "/debug/actors"
-	pathMetrics = "/metrics"
+	PathHealth  = "/api/v1/health"
+	PathActors  = "/debug/actors"
+	PathMetrics = "/metrics"
 )
 
 // ErrNotFound is wrapped by Result's error when the node answers 404: the head has no result
@@ -170,11 +171,11 @@ func (c *Client) Health(ctx context.Context) error {
 	var resp struct {
 		Code int `json:"code"`
 	}
-	if err := c.getJSON(ctx, pathHealth, &resp, "health answer"); err != nil {
+	if err := c.getJSON(ctx, PathHealth, &resp, "health answer"); err != nil {
 		return err
 	}
 	if resp.Code != messages.HealthCode {
-		return fmt.Errorf("GET %s: health code %d, want %d: %w", c.url(pathHealth), resp.Code, messages.HealthCode, ErrMalformed)
+		return fmt.Errorf("GET %s: health code %d, want %d: %w", c.url(PathHealth), resp.Code, messages.HealthCode, ErrMalformed)
 	}
 	return nil
 }
@@ -182,19 +183,19 @@ func (c *Client) Health(ctx context.Context) error {
 // Actors returns the node's live supervision tree.
 func (c *Client) Actors(ctx context.Context) (api.ActorTree, error) {
 	var tree api.ActorTree
-	err := c.getJSON(ctx, pathActors, &tree, "actor tree")
+	err := c.getJSON(ctx, PathActors, &tree, "actor tree")
 	return tree, err
 }
 
 // ActorsText returns the node's supervision tree as the text people read.
 func (c *Client) ActorsText(ctx context.Context) (string, error) {
-	body, err := c.get(ctx, pathActors+"?format=text")
+	body, err := c.get(ctx, PathActors+"?format=text")
 	return string(body), err
 }
 
 // Metrics returns the node's Prometheus metrics in the text exposition format.
 func (c *Client) Metrics(ctx context.Context) (string, error) {
-	body, err := c.get(ctx, pathMetrics)
+	body, err := c.get(ctx, PathMetrics)
 	return string(body), err
 }
 
