@@ -1,48 +1,50 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/b7s-actor/b7s/api/client"
 )
+
+// actorsTimeout bounds `b7s actors`: the tree is a snapshot and answers at once.
+const actorsTimeout = 10 * time.Second
 
 // runActors is `b7s actors`: fetch a node's tree from /debug/actors and print it.
 func runActors(args []string, stdout io.Writer) error {
-	fs := pflag.NewFlagSet("actors", pflag.ContinueOnError)
-	apiURL := fs.String("api", "http://127.0.0.1:8080", "the node's HTTP address")
+	fs := commandFlags("actors", "--api URL [--json]",
+		"Print the live supervision tree of a node (head or worker) from its /debug/actors.", stdout)
+	apiURL := fs.String("api", "http://127.0.0.1:8080", "the node's HTTP address (host:port or URL)")
 	asJSON := fs.Bool("json", false, "print the JSON tree instead of text")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (the node goes in --api)", fs.Arg(0))
 	}
-	url := strings.TrimRight(normalizeURL(*apiURL), "/") + "/debug/actors"
-	if !*asJSON {
-		url += "?format=text"
+	c := client.New(*apiURL, client.WithTimeout(actorsTimeout))
+	ctx := context.Background()
+	if *asJSON {
+		tree, err := c.Actors(ctx)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ") // as the node writes it: read by people as often as by programs
+		if err := enc.Encode(tree); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		return nil
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get(url)
+	text, err := c.ActorsText(ctx)
 	if err != nil {
-		return fmt.Errorf("get %s: %w", url, err)
+		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("get %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	if _, err := io.WriteString(stdout, text); err != nil {
+		return fmt.Errorf("write output: %w", err)
 	}
-	_, err = io.Copy(stdout, resp.Body)
-	return err
-}
-
-// normalizeURL accepts host:port as well as a full URL.
-func normalizeURL(s string) string {
-	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
-		return s
-	}
-	return "http://" + s
+	return nil
 }

@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/spf13/pflag"
-
+	"github.com/b7s-actor/b7s/api/client"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -78,8 +75,10 @@ func (c benchConfig) validate() error {
 // runBench is `b7s bench`: a bounded load generator against a head's REST API on 127.0.0.1.
 func runBench(args []string, stdout io.Writer) error {
 	cfg := benchConfig{API: "http://127.0.0.1:8080", Concurrency: 1, MaxTime: 30 * time.Minute, Timeout: time.Minute, Warmup: 1}
-	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
-	fs.SortFlags = false
+	fs := commandFlags("bench", "--api URL --function CID --method M [--nodes N] (--requests N | --concurrency C --duration D) [flags]",
+		"Send execute requests to a head on 127.0.0.1 and report throughput, latency and, with --pids\n"+
+			"or --devnet, the nodes' CPU time and memory. With --requests alone the requests go one at a\n"+
+			"time; with --duration, --concurrency clients send back to back.", stdout)
 	fs.StringVar(&cfg.API, "api", cfg.API, "the head's REST API (127.0.0.1 only)")
 	fs.StringVar(&cfg.Function, "function", "", "function CID")
 	fs.StringVar(&cfg.Method, "method", "", "method (the module's file name, e.g. hello.wasm)")
@@ -95,10 +94,7 @@ func runBench(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.ExpectStdout, "expect-stdout", "", "count a response as an error unless every result's stdout contains this")
 	fs.StringVar(&cfg.PIDs, "pids", "", "comma-separated process IDs to sample CPU time and RSS of")
 	fs.StringVar(&cfg.DevnetDir, "devnet", "", "sample the processes of the devnet running in this directory (its pids file)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -122,24 +118,19 @@ func benchRun(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(benchRequest(cfg))
-	if err != nil {
-		return fmt.Errorf("encode request: %w", err)
-	}
 	target := benchTarget{
-		URL:          strings.TrimRight(api.String(), "/") + "/api/v1/functions/execute",
-		Body:         body,
+		Client:       client.New(api.String(), client.WithHTTPClient(newBenchClient(cfg.Concurrency)), client.WithTimeout(cfg.Timeout)),
+		Request:      benchRequest(cfg),
 		ExpectStdout: cfg.ExpectStdout,
 		Timeout:      cfg.Timeout,
 	}
-	client := newBenchClient(cfg.Concurrency)
-	fmt.Fprintf(stdout, "b7s bench: %s; function %s method %s %s at %s\n", describeMode(cfg), cfg.Function, cfg.Method, describeNodes(cfg.Nodes), api)
+	fmt.Fprintf(stdout, "b7s bench: %s; function %s method %s %s at %s\n", describeMode(cfg), cfg.Function, cfg.Method, describeNodes(cfg.Nodes), target.Client.Base())
 
 	if cfg.Warmup > 0 {
 		// Warm-up requests go out several at a time (even before a sequential run), so that with
 		// --nodes 1 they reach, and compile the module on, more than the fastest worker.
 		start := time.Now()
-		warm := runConcurrent(ctx, client, target, min(cfg.Warmup, max(cfg.Concurrency, benchWarmupClients)), cfg.MaxTime, cfg.Warmup)
+		warm := runConcurrent(ctx, target, min(cfg.Warmup, max(cfg.Concurrency, benchWarmupClients)), cfg.MaxTime, cfg.Warmup)
 		failed := 0
 		for _, o := range warm {
 			if o.Err != "" {
@@ -161,10 +152,10 @@ func benchRun(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 		if cfg.Requests > 0 {
 			maxRequests = cfg.Requests
 		}
-		outcomes = runConcurrent(ctx, client, target, cfg.Concurrency, cfg.Duration, maxRequests)
+		outcomes = runConcurrent(ctx, target, cfg.Concurrency, cfg.Duration, maxRequests)
 	} else {
 		runCtx, cancel := context.WithTimeout(ctx, cfg.MaxTime)
-		outcomes = runSequential(runCtx, client, target, cfg.Requests)
+		outcomes = runSequential(runCtx, target, cfg.Requests)
 		cancel()
 	}
 	elapsed := time.Since(start)

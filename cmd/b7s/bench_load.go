@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,10 +12,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// maxResponseBytes bounds what the bench reads of one response.
-const maxResponseBytes = 8 << 20
+	"github.com/b7s-actor/b7s/api/client"
+	"github.com/b7s-actor/b7s/messages"
+)
 
 // benchOutcome is one request: how long it took and, when it failed, why.
 type benchOutcome struct {
@@ -26,20 +24,20 @@ type benchOutcome struct {
 	Detail  string // the first words of the failure, shown once per class
 }
 
-// benchTarget is the execute endpoint, the body to send and what to check in the answer.
+// benchTarget is the head to call, the request to send and what to check in the answer.
 type benchTarget struct {
-	URL          string
-	Body         []byte
+	Client       *client.Client
+	Request      messages.ExecutionRequest
 	ExpectStdout string // each aggregated result's stdout must contain it; "" checks nothing
 	Timeout      time.Duration
 }
 
-// loopbackAPI parses --api and refuses anything but an IPv4 loopback address: the bench is a
-// load generator and must not be pointed at someone else's node.
+// loopbackAPI reads --api as the client does and refuses anything but an IPv4 loopback address:
+// the bench is a load generator and must not be pointed at someone else's node.
 func loopbackAPI(api string) (*url.URL, error) {
-	u, err := url.Parse(normalizeURL(api))
+	u, err := client.ParseBase(api)
 	if err != nil {
-		return nil, fmt.Errorf("--api %q: %w", api, err)
+		return nil, fmt.Errorf("--api: %w", err)
 	}
 	if u.Scheme != "http" {
 		return nil, fmt.Errorf("--api %q: only http:// to 127.0.0.1 is supported", api)
@@ -85,57 +83,39 @@ func newBenchClient(conns int) *http.Client {
 	}
 }
 
-// executeResponse is the part of the ExecutionResponse the bench checks.
-type executeResponse struct {
-	Code    json.RawMessage `json:"code"`
-	Results []struct {
-		Result struct {
-			Stdout string `json:"stdout"`
-		} `json:"result"`
-	} `json:"results"`
-}
-
-// do sends one execute request and classifies the answer.
-func (t benchTarget) do(ctx context.Context, client *http.Client) benchOutcome {
+// do sends one execute request and classifies the answer. The latency includes decoding the
+// answer, as any client of the head pays it.
+func (t benchTarget) do(ctx context.Context) benchOutcome {
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
 	start := time.Now()
-	fail := func(class, detail string) benchOutcome {
-		return benchOutcome{Latency: time.Since(start), Err: class, Detail: truncate(detail, 200)}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(t.Body))
-	if err != nil {
-		return fail("request", err.Error())
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fail("timeout", err.Error())
-		}
-		return fail("transport", err.Error())
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	resp.Body.Close()
+	resp, err := t.Client.Execute(ctx, t.Request)
 	latency := time.Since(start)
-	if err != nil {
+	fail := func(class, detail string) benchOutcome {
+		return benchOutcome{Latency: latency, Err: class, Detail: truncate(detail, 200)}
+	}
+	var httpErr *client.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &httpErr):
+		return fail(fmt.Sprintf("http %d", httpErr.Status), httpErr.Message)
+	case errors.Is(err, client.ErrMalformed):
+		return fail("bad json", err.Error())
+	case errors.Is(err, client.ErrTooLarge):
+		return fail("too large", err.Error())
+	case ctx.Err() != nil:
+		return fail("timeout", err.Error())
+	default:
 		return fail("transport", err.Error())
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fail(fmt.Sprintf("http %d", resp.StatusCode), string(body))
-	}
-	var r executeResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		return fail("bad json", err.Error())
-	}
-	if code := strings.Trim(string(r.Code), `"`); code != "200" {
-		return fail("code "+code, string(body))
+	if resp.Code != messages.CodeOK {
+		return fail("code "+string(resp.Code), describeAnswer(resp))
 	}
 	if t.ExpectStdout != "" {
-		if len(r.Results) == 0 {
-			return fail("no results", string(body))
+		if len(resp.Results) == 0 {
+			return fail("no results", describeAnswer(resp))
 		}
-		for _, res := range r.Results {
+		for _, res := range resp.Results {
 			if !strings.Contains(res.Result.Stdout, t.ExpectStdout) {
 				return fail("stdout mismatch", fmt.Sprintf("stdout %q does not contain %q", res.Result.Stdout, t.ExpectStdout))
 			}
@@ -144,11 +124,23 @@ func (t benchTarget) do(ctx context.Context, client *http.Client) benchOutcome {
 	return benchOutcome{Latency: latency}
 }
 
+// describeAnswer is the detail of a failed answer: its message, or else the answer as JSON.
+func describeAnswer(resp messages.ExecutionResponse) string {
+	if resp.Message != "" {
+		return resp.Message
+	}
+	data, err := json.Marshal(resp)
+	if err != nil {
+		return fmt.Sprintf("%+v", resp)
+	}
+	return string(data)
+}
+
 // runSequential sends up to n requests one after another; it stops early when ctx ends.
-func runSequential(ctx context.Context, client *http.Client, t benchTarget, n int) []benchOutcome {
+func runSequential(ctx context.Context, t benchTarget, n int) []benchOutcome {
 	out := make([]benchOutcome, 0, n)
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		out = append(out, t.do(ctx, client))
+		out = append(out, t.do(ctx))
 	}
 	return out
 }
@@ -156,7 +148,7 @@ func runSequential(ctx context.Context, client *http.Client, t benchTarget, n in
 // runConcurrent has clients goroutines send requests back to back for duration, and at most
 // maxRequests in all. A request started before the deadline may finish after it, within its
 // own timeout.
-func runConcurrent(ctx context.Context, client *http.Client, t benchTarget, clients int, duration time.Duration, maxRequests int) []benchOutcome {
+func runConcurrent(ctx context.Context, t benchTarget, clients int, duration time.Duration, maxRequests int) []benchOutcome {
 	deadline := time.Now().Add(duration)
 	var issued atomic.Int64
 	perClient := make([][]benchOutcome, clients)
@@ -167,7 +159,7 @@ func runConcurrent(ctx context.Context, client *http.Client, t benchTarget, clie
 				if issued.Add(1) > int64(maxRequests) {
 					return
 				}
-				perClient[c] = append(perClient[c], t.do(ctx, client))
+				perClient[c] = append(perClient[c], t.do(ctx))
 			}
 		})
 	}

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/b7s-actor/b7s/api"
+	"github.com/b7s-actor/b7s/api/client"
 )
 
 func TestPercentile_NearestRankOnKnownSet(t *testing.T) {
@@ -147,5 +154,68 @@ func TestBenchRequest_SetsNodesArgsAndStdinOnlyWhenGiven(t *testing.T) {
 	req = benchRequest(benchConfig{Function: "bafk", Method: "m"})
 	if req.Config.NumberOfNodes != 0 || req.Config.Stdin != nil || req.Parameters != nil {
 		t.Errorf("request without options = %+v, want no nodes, stdin or parameters", req)
+	}
+}
+
+func TestBenchTarget_ClassifiesTheAnswers(t *testing.T) {
+	okAnswer := `{"code":"200","request_id":"r","results":[{"result":{"stdout":"Hello, world!\n","stderr":"","exit_code":0}}]}`
+	cases := []struct {
+		name, expect string
+		status       int
+		answer       string
+		wantErr      string // "" for success
+		wantDetail   string
+	}{
+		{"ok", "Hello", http.StatusOK, okAnswer, "", ""},
+		{"ok without a check", "", http.StatusOK, okAnswer, "", ""},
+		{"stdout mismatch", "Bye", http.StatusOK, okAnswer, "stdout mismatch", `does not contain "Bye"`},
+		{"no results", "Hello", http.StatusOK, `{"code":"200","request_id":"r"}`, "no results", `"request_id":"r"`},
+		{"code", "", http.StatusOK, `{"code":"408","message":"roll call timed out","request_id":"r"}`, "code 408", "roll call timed out"},
+		{"partial content is not ok", "", http.StatusOK, strings.Replace(okAnswer, `"200"`, `"206"`, 1), "code 206", ""},
+		{"http", "", http.StatusInternalServerError, `{"message":"head stopped"}`, "http 500", "head stopped"},
+		{"bad json", "", http.StatusOK, `{"code":`, "bad json", "decode execution response"},
+	}
+	for _, tc := range cases {
+		head := newFakeHeadAPI(t, api.PathExecute, tc.status, tc.answer)
+		target := benchTarget{
+			Client:       client.New(head.URL, client.WithHTTPClient(newBenchClient(1))),
+			Request:      benchRequest(benchConfig{Function: "bafk", Method: "hello.wasm"}),
+			ExpectStdout: tc.expect,
+			Timeout:      10 * time.Second,
+		}
+		got := target.do(context.Background())
+		if got.Err != tc.wantErr || !strings.Contains(got.Detail, tc.wantDetail) {
+			t.Errorf("%s: outcome %+v, want class %q with detail %q", tc.name, got, tc.wantErr, tc.wantDetail)
+		}
+		if got.Latency <= 0 {
+			t.Errorf("%s: latency %v", tc.name, got.Latency)
+		}
+		if sent := head.only(t); sent.body != `{"function_id":"bafk","method":"hello.wasm","config":{"runtime":{},"result_aggregation":{}}}` {
+			t.Errorf("%s: sent %s", tc.name, sent.body)
+		}
+	}
+}
+
+func TestBenchTarget_TimeoutAndTransportFailures(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client leaving
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) }) // before slow.Close, which waits for the handler
+	target := benchTarget{Client: client.New(slow.URL, client.WithHTTPClient(newBenchClient(1))), Timeout: 50 * time.Millisecond}
+	if got := target.do(context.Background()); got.Err != "timeout" {
+		t.Errorf("slow head: outcome %+v, want a timeout", got)
+	}
+
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	target = benchTarget{Client: client.New(closed.URL, client.WithHTTPClient(newBenchClient(1))), Timeout: 10 * time.Second}
+	if got := target.do(context.Background()); got.Err != "transport" {
+		t.Errorf("closed port: outcome %+v, want a transport failure", got)
 	}
 }

@@ -1,34 +1,28 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
-	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/b7s-actor/b7s/api"
+	"github.com/b7s-actor/b7s/api/client"
 	"github.com/b7s-actor/b7s/messages"
 )
 
-// clientTimeout bounds one call to a head. Execute answers only after the roll call, cluster
-// formation and the 20 s result gathering, so it is generous.
-const clientTimeout = 2 * time.Minute
-
 // runInstall is `b7s install`: ask a head to publish an install of a function.
 func runInstall(args []string, stdout io.Writer) error {
-	fs := pflag.NewFlagSet("install", pflag.ContinueOnError)
+	fs := commandFlags("install", "--api URL (--uri U | --cid C) [--topic T] [--json]",
+		"Ask a head to publish an install of a function to its workers.", stdout)
 	apiURL := fs.String("api", "http://127.0.0.1:8080", "the head's REST address (host:port or URL)")
 	uri := fs.String("uri", "", "manifest URL; the CID is then the hex SHA-256 of it")
 	cid := fs.String("cid", "", "function CID; the head fetches the manifest from its IPFS gateway")
 	topic := fs.String("topic", "", "pubsub topic to publish on (default: the head's default topic)")
-	asJSON := fs.Bool("json", false, "print the raw JSON response")
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, "print the JSON response")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -38,13 +32,9 @@ func runInstall(args []string, stdout io.Writer) error {
 		return errors.New("give exactly one of --uri and --cid")
 	}
 
-	body, err := postJSON(*apiURL, api.PathInstall, messages.InstallFunctionRequest{CID: *cid, URI: *uri, Topic: *topic})
+	resp, err := client.New(*apiURL).Install(context.Background(), messages.InstallFunctionRequest{CID: *cid, URI: *uri, Topic: *topic})
 	if err != nil {
 		return err
-	}
-	var resp messages.InstallFunctionResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return fmt.Errorf("decode install response %q: %w", body, err)
 	}
 
 	// The head derives the CID from the URI the same way; saying it lets the user run exec next.
@@ -53,7 +43,7 @@ func runInstall(args []string, stdout io.Writer) error {
 		what = api.CIDForURI(*uri) + " (manifest " + *uri + ")"
 	}
 	if *asJSON {
-		_, err = stdout.Write(body)
+		err = json.NewEncoder(stdout).Encode(resp)
 	} else if resp.Code == messages.CodeOK {
 		_, err = fmt.Fprintf(stdout, "install of %s published (code %s)\n", what, resp.Code)
 	}
@@ -72,7 +62,9 @@ func runInstall(args []string, stdout io.Writer) error {
 
 // runExec is `b7s exec`: run a function through a head and print the aggregated results.
 func runExec(args []string, stdout io.Writer) error {
-	fs := pflag.NewFlagSet("exec", pflag.ContinueOnError)
+	fs := commandFlags("exec", "--api URL --function CID --method M [flags]",
+		"Run a function through a head and print the aggregated results. The exit code is 0 when\n"+
+			"the head answers code 200 or 206.", stdout)
 	apiURL := fs.String("api", "http://127.0.0.1:8080", "the head's REST address (host:port or URL)")
 	function := fs.String("function", "", "function CID (required)")
 	method := fs.String("method", "", "file to run inside the function archive, e.g. hello.wasm (required)")
@@ -83,8 +75,8 @@ func runExec(args []string, stdout io.Writer) error {
 	env := fs.StringArray("env", nil, "environment variable NAME=VALUE (repeatable)")
 	timeout := fs.Int("timeout", 0, "roll-call wait in seconds (0: the head's default)")
 	topic := fs.String("topic", "", "pubsub topic for the roll call (default: the head's default topic)")
-	asJSON := fs.Bool("json", false, "print the raw JSON response")
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, "print the JSON response")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -100,16 +92,12 @@ func runExec(args []string, stdout io.Writer) error {
 		req.Config.Stdin = stdin
 	}
 
-	body, err := postJSON(*apiURL, api.PathExecute, req)
+	resp, err := client.New(*apiURL).Execute(context.Background(), req)
 	if err != nil {
 		return err
 	}
-	var resp messages.ExecutionResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return fmt.Errorf("decode execution response: %w", err)
-	}
 	if *asJSON {
-		_, err = stdout.Write(body)
+		err = json.NewEncoder(stdout).Encode(resp)
 	} else {
 		err = printExecution(stdout, resp)
 	}
@@ -188,35 +176,4 @@ func writeOutput(b *strings.Builder, label, out string) {
 	if out != "" && !strings.HasSuffix(out, "\n") {
 		b.WriteString("\n") // keep the next label on its own line
 	}
-}
-
-// postJSON posts v to path on the head and returns the body of a 200 answer. Any other status is
-// an error carrying the head's message.
-func postJSON(apiURL, path string, v any) ([]byte, error) {
-	url := strings.TrimRight(normalizeURL(apiURL), "/") + path
-	payload, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode request for %s: %w", url, err)
-	}
-	client := &http.Client{Timeout: clientTimeout}
-	resp, err := client.Post(url, "application/json", bytes.NewReader(payload))
-	if err != nil {
-		return nil, fmt.Errorf("post %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("read response of %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Message string `json:"message"`
-		}
-		msg := strings.TrimSpace(string(body))
-		if json.Unmarshal(body, &e) == nil && e.Message != "" {
-			msg = e.Message
-		}
-		return nil, fmt.Errorf("post %s: %s: %s", url, resp.Status, msg)
-	}
-	return body, nil
 }

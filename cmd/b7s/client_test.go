@@ -103,7 +103,8 @@ func TestInstall_ByURISendsURIAndNamesTheDerivedCID(t *testing.T) {
 	}
 }
 
-func TestInstall_JSONPassesTheBodyThrough(t *testing.T) {
+// --json prints the answer re-encoded; for the head's own (canonical) JSON that is the same bytes.
+func TestInstall_JSONPrintsTheResponse(t *testing.T) {
 	const answer = `{"code":"200"}` + "\n"
 	head := newFakeHeadAPI(t, api.PathInstall, http.StatusOK, answer)
 	var out bytes.Buffer
@@ -205,7 +206,7 @@ func TestExec_PrintsTheAggregatedResults(t *testing.T) {
 	}
 }
 
-func TestExec_JSONPassesTheBodyThrough(t *testing.T) {
+func TestExec_JSONPrintsTheResponse(t *testing.T) {
 	head := newFakeHeadAPI(t, api.PathExecute, http.StatusOK, execAnswer)
 	var out bytes.Buffer
 	if err := runExec([]string{"--api", head.URL, "--function", "f", "--method", "m", "--json"}, &out); err != nil {

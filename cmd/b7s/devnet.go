@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/b7s-actor/b7s/fstore/funcpack"
 )
 
@@ -73,8 +71,10 @@ func (c devnetConfig) validate() error {
 // function served and installed, until Ctrl-C or SIGTERM, or until a node dies.
 func runDevnet(args []string, stdout, stderr io.Writer) error {
 	cfg := defaultDevnetConfig()
-	fs := pflag.NewFlagSet("devnet", pflag.ContinueOnError)
-	fs.SortFlags = false
+	fs := commandFlags("devnet", "[flags]",
+		"Run a local network on 127.0.0.1: one head and --workers workers as child processes, the\n"+
+			"--wasm module served and installed as a function, until Ctrl-C. It prints how to call it\n"+
+			"and writes <dir>/devnet.env once every node answers.", stdout)
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "number of worker nodes")
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory for keys, workspaces, databases and logs (wiped at start)")
 	fs.IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "libp2p port of the head; worker k listens on base-port+k")
@@ -83,10 +83,7 @@ func runDevnet(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Wasm, "wasm", cfg.Wasm, "WebAssembly module to serve and install as the function")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level of the nodes")
 	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", cfg.ReadyTimeout, "how long to wait for the nodes to answer")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

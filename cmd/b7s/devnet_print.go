@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/b7s-actor/b7s/api"
+	"github.com/b7s-actor/b7s/api/client"
 	"github.com/b7s-actor/b7s/fstore/funcpack"
 )
 
@@ -15,7 +17,7 @@ import (
 func (d *devnet) printReady(pkg funcpack.Function, srv *funcpack.Server, installNote string) {
 	w := d.stdout
 	bin := d.binaryForDisplay()
-	api := d.cfg.RestAPI
+	rest := d.cfg.RestAPI
 
 	fmt.Fprintf(w, "\nb7s devnet is up: 1 head and %d worker(s) on 127.0.0.1 (state and logs in %s)\n\n", d.cfg.Workers, d.cfg.Dir)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -31,18 +33,18 @@ func (d *devnet) printReady(pkg funcpack.Function, srv *funcpack.Server, install
 	fmt.Fprintf(w, "  archive   %s (sha256 %s)\n", srv.ArchiveURL(pkg), pkg.Checksum)
 	fmt.Fprintf(w, "  %s\n", installNote)
 
-	fmt.Fprintf(w, "\nREST API: http://%s (health: curl -s http://%s/api/v1/health)\n", api, api)
+	fmt.Fprintf(w, "\nREST API: http://%s (health: curl -s http://%s%s)\n", rest, rest, client.PathHealth)
 	fmt.Fprintln(w, "\nactor trees:")
 	for _, n := range d.nodes {
 		fmt.Fprintf(w, "  %s actors --api %s    # %s\n", bin, n.HTTP, n.Name)
 	}
-	fmt.Fprintf(w, "  curl -s 'http://%s/debug/actors?format=text'\n", api)
+	fmt.Fprintf(w, "  curl -s 'http://%s%s?format=text'\n", rest, client.PathActors)
 
 	fmt.Fprintln(w, "\nexecute the function:")
-	fmt.Fprintf(w, "  %s exec --api %s --function %s --method %s --nodes 1 --arg world --stdin hi\n", bin, api, pkg.CID, pkg.Name)
-	fmt.Fprintf(w, "  curl -s -X POST http://%s/api/v1/functions/execute -H 'Content-Type: application/json' -d '%s'\n", api, exampleExecuteBody(pkg))
+	fmt.Fprintf(w, "  %s exec --api %s --function %s --method %s --nodes 1 --arg world --stdin hi\n", bin, rest, pkg.CID, pkg.Name)
+	fmt.Fprintf(w, "  curl -s -X POST http://%s%s -H 'Content-Type: application/json' -d '%s'\n", rest, api.PathExecute, exampleExecuteBody(pkg))
 	fmt.Fprintln(w, "\nload test:")
-	fmt.Fprintf(w, "  %s bench --api %s --function %s --method %s --nodes 1 --requests 100 --devnet %s\n", bin, api, pkg.CID, pkg.Name, d.cfg.Dir)
+	fmt.Fprintf(w, "  %s bench --api %s --function %s --method %s --nodes 1 --requests 100 --devnet %s\n", bin, rest, pkg.CID, pkg.Name, d.cfg.Dir)
 	fmt.Fprintln(w, "\nCtrl-C stops the network.")
 }
 

@@ -1,34 +1,37 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/b7s-actor/b7s/api"
+	"github.com/b7s-actor/b7s/api/client"
+	"github.com/b7s-actor/b7s/messages"
 )
 
-// readyPollInterval is the gap between two probes of a node that does not answer yet.
-const readyPollInterval = 200 * time.Millisecond
+const (
+	// readyPollInterval is the gap between two probes of a node that does not answer yet.
+	readyPollInterval = 200 * time.Millisecond
+	// readyProbeTimeout bounds one probe: a node that accepts the connection but hangs is
+	// probed again rather than waited on.
+	readyProbeTimeout = 2 * time.Second
+	// installTimeout bounds the devnet's install call; the head answers within its own 10 s.
+	installTimeout = 15 * time.Second
+)
 
-// waitReady polls every node until it answers: the head's /api/v1/health, each worker's
-// /metrics. It gives up after timeout or when ctx ends (Ctrl-C, a node died).
+// waitReady polls every node's /api/v1/health (every node with an HTTP address serves it,
+// workers included) until it answers. It gives up after timeout or when ctx ends (Ctrl-C, a
+// node died).
 func waitReady(ctx context.Context, timeout time.Duration, nodes []devnetNode) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
-		path := "/metrics"
-		if n.Role == "head" {
-			path = "/api/v1/health"
-		}
-		wg.Go(func() { errs[i] = pollOK(ctx, client, "http://"+n.HTTP+path) })
+		c := client.New(n.HTTP, client.WithTimeout(readyProbeTimeout))
+		wg.Go(func() { errs[i] = pollHealth(ctx, c, readyPollInterval) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -42,15 +45,19 @@ func waitReady(ctx context.Context, timeout time.Duration, nodes []devnetNode) e
 	return nil
 }
 
-// pollOK GETs url until it answers 200 or ctx ends; the error is the last failure seen.
-func pollOK(ctx context.Context, client *http.Client, url string) error {
-	ticker := time.NewTicker(readyPollInterval)
+// pollHealth asks c for its health until it answers or ctx ends. The error is the last failure
+// the node itself gave: a probe cut short by ctx says only that time ran out.
+func pollHealth(ctx context.Context, c *client.Client, interval time.Duration) error {
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	var last error
 	for {
-		last = getOK(ctx, client, url)
-		if last == nil {
+		err := c.Health(ctx)
+		if err == nil {
 			return nil
+		}
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():
@@ -60,48 +67,17 @@ func pollOK(ctx context.Context, client *http.Client, url string) error {
 	}
 }
 
-func getOK(ctx context.Context, client *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return nil
-}
-
 // installFunction asks the head to publish the install message and returns a line saying how
 // it went. A failure is not fatal: workers also install on their first roll call for the CID,
 // through their --gateway.
 func installFunction(ctx context.Context, restAPI, cid, manifestURL string) string {
-	body, _ := json.Marshal(map[string]string{"cid": cid, "uri": manifestURL})
-	url := "http://" + restAPI + "/api/v1/functions/install"
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return "install request: " + err.Error()
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	c := client.New(restAPI, client.WithTimeout(installTimeout))
+	resp, err := c.Install(ctx, messages.InstallFunctionRequest{CID: cid, URI: manifestURL})
+	switch {
+	case err != nil:
 		return fmt.Sprintf("install not confirmed (%v); workers install on the first roll call instead", err)
+	case resp.Code != messages.CodeOK:
+		return fmt.Sprintf("install not confirmed (POST %s: code %s); workers install on the first roll call instead", api.PathInstall, resp.Code)
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	text := strings.TrimSpace(string(answer))
-	var reply struct {
-		Code string `json:"code"`
-	}
-	if resp.StatusCode == http.StatusOK && json.Unmarshal(answer, &reply) == nil && reply.Code == "200" {
-		return "install published to the workers (POST /api/v1/functions/install: " + text + ")"
-	}
-	return fmt.Sprintf("install not confirmed (POST /api/v1/functions/install: %s %s); workers install on the first roll call instead", resp.Status, text)
+	return fmt.Sprintf("install published to the workers (POST %s: code %s)", api.PathInstall, resp.Code)
 }

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/b7s-actor/b7s/api"
+	"github.com/b7s-actor/b7s/api/client"
 )
 
 func TestPlanDevnet_WorkersBootFromHeadWithGatewayAndOwnPorts(t *testing.T) {
@@ -94,5 +100,57 @@ func TestDevnetConfig_RejectsNonLoopbackRESTAndBadCounts(t *testing.T) {
 	}
 	if err := defaultDevnetConfig().validate(); err != nil {
 		t.Errorf("default config: %v", err)
+	}
+}
+
+func TestWaitReady_AsksEveryNodesHealth(t *testing.T) {
+	const health = `{"type":"MsgHealthCheck","code":200}`
+	head := newFakeHeadAPI(t, client.PathHealth, http.StatusOK, health)
+	worker := newFakeHeadAPI(t, client.PathHealth, http.StatusOK, health)
+	nodes := []devnetNode{
+		{Name: "head", Role: "head", HTTP: head.Listener.Addr().String()},
+		{Name: "worker1", Role: "worker", HTTP: worker.Listener.Addr().String()},
+	}
+	if err := waitReady(context.Background(), 10*time.Second, nodes); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*fakeHeadAPI{head, worker} {
+		if got := n.only(t); got.method != http.MethodGet || got.path != client.PathHealth {
+			t.Errorf("probe %+v, want GET /api/v1/health", got)
+		}
+	}
+}
+
+func TestWaitReady_NamesTheNodeThatDoesNotAnswer(t *testing.T) {
+	head := newFakeHeadAPI(t, client.PathHealth, http.StatusOK, `{"code":200}`)
+	sick := newFakeHeadAPI(t, client.PathHealth, http.StatusServiceUnavailable, `{"message":"starting"}`)
+	nodes := []devnetNode{
+		{Name: "head", HTTP: head.Listener.Addr().String()},
+		{Name: "worker1", HTTP: sick.Listener.Addr().String(), LogPath: "worker1.log"},
+	}
+	err := waitReady(context.Background(), 500*time.Millisecond, nodes)
+	if err == nil {
+		t.Fatal("a node answering 503 counted as ready")
+	}
+	for _, want := range []string{"worker1 did not answer", "503 Service Unavailable: starting", "worker1.log"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestInstallFunction_SaysWhetherTheHeadPublished(t *testing.T) {
+	head := newFakeHeadAPI(t, api.PathInstall, http.StatusOK, `{"code":"200"}`)
+	note := installFunction(context.Background(), head.Listener.Addr().String(), "bafk", "http://127.0.0.1:1/m.json")
+	if !strings.Contains(note, "install published") {
+		t.Errorf("note %q", note)
+	}
+	if got := head.only(t).body; got != `{"cid":"bafk","uri":"http://127.0.0.1:1/m.json","topic":""}` {
+		t.Errorf("sent %s", got)
+	}
+
+	slow := newFakeHeadAPI(t, api.PathInstall, http.StatusOK, `{"code":"408"}`)
+	if note := installFunction(context.Background(), slow.Listener.Addr().String(), "bafk", "u"); !strings.Contains(note, "not confirmed") || !strings.Contains(note, "code 408") {
+		t.Errorf("408 note %q", note)
 	}
 }

@@ -30,12 +30,3 @@ func TestKeygen_WritesTheFiveFilesAndRefusesStrayArguments(t *testing.T) {
 		t.Fatalf("keygen with a stray argument: exit %d, %q", code, errOut.String())
 	}
 }
-
-func TestHelp_IsNotAnError(t *testing.T) {
-	for _, cmd := range []string{"keygen", "actors", "install", "exec"} {
-		var out, errOut bytes.Buffer
-		if code := run([]string{cmd, "-h"}, &out, &errOut); code != 0 {
-			t.Errorf("%s -h: exit %d: %s", cmd, code, errOut.String())
-		}
-	}
-}

@@ -39,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "run":
-		err = runNode(args[1:], stderr)
+		err = runNode(args[1:], stdout, stderr)
 	case "devnet":
 		err = runDevnet(args[1:], stdout, stderr)
 	case "keygen":

@@ -17,10 +17,18 @@ import (
 )
 
 // runNode is `b7s run`: a node until SIGINT or SIGTERM.
-func runNode(args []string, stderr io.Writer) error {
+func runNode(args []string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(args, os.Environ())
 	if errors.Is(err, pflag.ErrHelp) {
-		return nil
+		// Load prints nothing; the usage of run lists every setting with its default, its
+		// environment variable and its YAML key.
+		if _, werr := io.WriteString(stdout, "Usage: b7s run [flags]\n\nRun a node until SIGINT or SIGTERM.\n\n"); werr != nil {
+			return fmt.Errorf("write usage: %w", werr)
+		}
+		if werr := config.Usage(stdout); werr != nil {
+			return fmt.Errorf("write usage: %w", werr)
+		}
+		return err
 	}
 	if err != nil {
 		return err
@@ -54,11 +62,13 @@ func newLogger(c config.Log, w io.Writer) zerolog.Logger {
 
 // runKeygen is `b7s keygen`: the five key files of spec §1.1, as the original's keyforge.
 func runKeygen(args []string, stdout io.Writer) error {
-	fs := pflag.NewFlagSet("keygen", pflag.ContinueOnError)
+	fs := commandFlags("keygen", "[--out DIR]",
+		"Write a new node identity: priv.bin, pub.bin, pubkey.txt, identity and peerid.txt, as the\n"+
+			"original's keyforge does. An existing priv.bin in DIR is kept and its files rewritten.", stdout)
 	out := fs.StringP("out", "o", ".", "directory to write the key files into")
 	// The original keyforge calls it --output.
 	fs.StringVar(out, "output", ".", "same as --out")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
