@@ -36,6 +36,7 @@ func (c Config) Executor() executor.Config {
 	e.MaxOutputBytes = c.Worker.MaxOutputBytes
 	e.DefaultMemoryLimitPages = c.Worker.MemoryLimitPages
 	e.MaxRunTime = c.Worker.MaxRunTime
+	e.CompilationCacheDir = c.Worker.CompilationCache
 	return e
 }
 

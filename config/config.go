@@ -128,6 +128,9 @@ type Worker struct {
 	MemoryLimitPages uint32 `yaml:"memory-limit-pages"`
 	// MaxRunTime bounds one execution's wall-clock time.
 	MaxRunTime time.Duration `yaml:"max-run-time"`
+	// CompilationCache is the directory of compiled functions kept across restarts (and shared
+	// by nodes that name the same one); empty means <workspace>/.cache/wazero, "-" none.
+	CompilationCache string `yaml:"compilation-cache"`
 }
 
 // FStore configures the function store.

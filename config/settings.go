@@ -56,6 +56,7 @@ var settings = []setting{
 	{"worker.max-output-bytes", "max-output-bytes", "", "cap on each of stdout and stderr of one execution", func(c *Config) any { return &c.Worker.MaxOutputBytes }},
 	{"worker.memory-limit-pages", "memory-limit-pages", "", "default guest memory cap in 64 KiB pages", func(c *Config) any { return &c.Worker.MemoryLimitPages }},
 	{"worker.max-run-time", "max-run-time", "", "wall-clock limit of one execution", func(c *Config) any { return &c.Worker.MaxRunTime }},
+	{"worker.compilation-cache", "compilation-cache", "", "directory of compiled functions kept across restarts (default <workspace>/.cache/wazero; - for none)", func(c *Config) any { return &c.Worker.CompilationCache }},
 
 	{"fstore.gateway", "gateway", "", "manifest URL template; {cid} is replaced by the function CID", func(c *Config) any { return &c.FStore.Gateway }},
 	{"fstore.sync-interval", "sync-interval", "", "period of the installed-functions check", func(c *Config) any { return &c.FStore.SyncInterval }},

@@ -84,7 +84,7 @@ func TestNewFlagSet_RegistersSpecFlags(t *testing.T) {
 		// ours
 		"health-interval": "", "log-format": "", "rollcall-timeout": "", "execution-timeout": "",
 		"settle-window": "", "result-cache-size": "", "queue-size": "", "max-output-bytes": "",
-		"memory-limit-pages": "", "max-run-time": "", "gateway": "", "sync-interval": "",
+		"memory-limit-pages": "", "max-run-time": "", "compilation-cache": "", "gateway": "", "sync-interval": "",
 		"quic": "", "discovery": "", "libp2p-metrics": "", "pprof": "",
 	}
 	fs, _ := NewFlagSet("test")

@@ -33,7 +33,7 @@ func TestExecute_OneWorkerInstallsDuringRollCallAndRunsTheFunction(t *testing.T)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	results, err := api(net.Head).Result(ctx, resp.RequestID)
+	results, err := rest(net.Head).Result(ctx, resp.RequestID)
 	if err != nil || results[net.Workers[0].Host.ID()].Result.Stdout != greeting {
 		t.Fatalf("result lookup by request id: %v %v", err, results)
 	}
@@ -87,7 +87,7 @@ func TestExecute_SettleWindowTakesEveryWorkerThatAnswers(t *testing.T) {
 	// Install on both workers first, so both answer the roll call at once.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := api(net.Head).Install(ctx, messages.InstallFunctionRequest{CID: guest.CID.String()}); err != nil {
+	if _, err := rest(net.Head).Install(ctx, messages.InstallFunctionRequest{CID: guest.CID.String()}); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range net.Workers {
@@ -128,7 +128,7 @@ func (s stuckRunner) Execute(ctx context.Context, _ executor.Request) (executor.
 func TestExecute_WorkerKilledAfterAcceptingGives206WithTheOthers(t *testing.T) {
 	stuck := stuckRunner{started: make(chan struct{}, 1)}
 	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{Workers: 2,
-		Configure: func(i int, c *config.Config) { c.FStore.Gateway = gateway.GatewayTemplate() },
+		Configure: func(i int, c *config.Config) { withGuest(c) },
 		WrapRunner: func(i int, r actors.FunctionRunner) actors.FunctionRunner {
 			if i == 2 {
 				return stuck
@@ -214,7 +214,7 @@ func TestExecute_ConsensusRequestsAreRefusedUntilClustersExist(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := api(net.Head).Result(ctx, resp.RequestID); !errors.Is(err, client.ErrNotFound) {
+	if _, err := rest(net.Head).Result(ctx, resp.RequestID); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("a request without results is not kept for lookups: got %v", err)
 	}
 }

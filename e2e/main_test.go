@@ -12,6 +12,7 @@ import (
 	"github.com/b7s-actor/b7s/api/client"
 	"github.com/b7s-actor/b7s/config"
 	"github.com/b7s-actor/b7s/daemon/daemontest"
+	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore/funcpack"
 	"github.com/b7s-actor/b7s/messages"
 )
@@ -19,10 +20,13 @@ import (
 // greeting is what the guest prints when given no arguments.
 const greeting = "This is the start of my program\nThe answer is  42\nThis is the end of my program\n"
 
-// The test function, built once per test binary, and the gateway that serves it to workers.
+// The test function, built once per test binary, the gateway that serves it to workers, and
+// the compilation cache every worker shares: compiling a Go-built module takes seconds under the
+// race detector, so it is done once, here, and not by each test's fresh worker.
 var (
-	guest   funcpack.Function
-	gateway *funcpack.Server
+	guest        funcpack.Function
+	gateway      *funcpack.Server
+	compileCache string
 )
 
 func TestMain(m *testing.M) {
@@ -47,6 +51,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	compileCache = filepath.Join(dir, "wazero")
+	if err := warmCompileCache(dir, wasm); err != nil {
+		fmt.Fprintf(os.Stderr, "compile the test function: %v\n", err)
+		return 1
+	}
 	if gateway, err = funcpack.Serve(guest); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -55,11 +64,37 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// guestNetwork starts a head and workers whose gateway serves the test function.
+// warmCompileCache runs the test function once through an executor on the shared cache.
+func warmCompileCache(dir, wasm string) error {
+	cfg := executor.DefaultConfig()
+	cfg.Workspace = filepath.Join(dir, "warm")
+	cfg.CompilationCacheDir = compileCache
+	e, err := executor.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer e.Close(context.Background())
+	res, err := e.Execute(context.Background(), executor.Request{RequestID: "warm", FunctionID: "guest", ModulePath: wasm})
+	if err != nil {
+		return err
+	}
+	if res.Stdout != greeting {
+		return fmt.Errorf("the test function printed %q, want the greeting", res.Stdout)
+	}
+	return nil
+}
+
+// withGuest makes a node's gateway serve the test function and its executor use the warm cache.
+func withGuest(c *config.Config) {
+	c.FStore.Gateway = gateway.GatewayTemplate()
+	c.Worker.CompilationCache = compileCache
+}
+
+// guestNetwork starts a head and workers that can run the test function.
 func guestNetwork(t testing.TB, workers int, configure func(int, *config.Config)) *daemontest.Network {
 	t.Helper()
 	return daemontest.NewNetwork(t, daemontest.NetworkConfig{Workers: workers, Configure: func(i int, c *config.Config) {
-		c.FStore.Gateway = gateway.GatewayTemplate()
+		withGuest(c)
 		if configure != nil {
 			configure(i, c)
 		}
@@ -76,15 +111,15 @@ func guestRequest(nodes int, args ...string) messages.ExecutionRequest {
 	return req
 }
 
-// api is a REST client of a node's HTTP address.
-func api(n *daemontest.Node) *client.Client { return client.New(n.HTTPAddress()) }
+// rest is a REST client of a node's HTTP address.
+func rest(n *daemontest.Node) *client.Client { return client.New(n.HTTPAddress()) }
 
 // execute runs req through the head's REST API and fails the test on anything but an answer.
 func execute(t testing.TB, head *daemontest.Node, req messages.ExecutionRequest) messages.ExecutionResponse {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	resp, err := api(head).Execute(ctx, req)
+	resp, err := rest(head).Execute(ctx, req)
 	if err != nil {
 		t.Fatalf("execute: %v", err)
 	}

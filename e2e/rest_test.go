@@ -20,7 +20,7 @@ func TestREST_InstallThenExecuteThenLookUp(t *testing.T) {
 	net := guestNetwork(t, 1, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := api(net.Head)
+	c := rest(net.Head)
 	installed, err := c.Install(ctx, messages.InstallFunctionRequest{CID: guest.CID.String()})
 	if err != nil || installed.Code != messages.CodeOK {
 		t.Fatalf("install: %+v %v", installed, err)
@@ -44,7 +44,7 @@ func TestREST_InvalidRequestsGet400WithAMessage(t *testing.T) {
 		"no function id": `{"method":"hello.wasm"}`,
 		"no method":      `{"function_id":"bafy"}`,
 	} {
-		status, out, err := api(net.Head).PostRaw(ctx, api.PathExecute, []byte(body))
+		status, out, err := rest(net.Head).PostRaw(ctx, api.PathExecute, []byte(body))
 		var e struct{ Message string }
 		if err != nil || status != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || e.Message == "" {
 			t.Errorf("%s: %d %s %v, want 400 with a message", name, status, out, err)
@@ -56,7 +56,7 @@ func TestREST_HundredConcurrentExecutionsThenNothingLeaks(t *testing.T) {
 	net := guestNetwork(t, 2, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := api(net.Head)
+	c := rest(net.Head)
 	// Warm up: install on the workers and settle libp2p's own goroutines.
 	for range 2 {
 		if resp, err := c.Execute(ctx, guestRequest(2)); err != nil || resp.Code != messages.CodeOK {
@@ -117,7 +117,7 @@ func TestREST_ClientDisconnectCancelsTheRequestSupervisor(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := api(net.Head).Execute(ctx, guestRequest(1))
+		_, err := rest(net.Head).Execute(ctx, guestRequest(1))
 		done <- err
 	}()
 	if !actortest.Eventually(10*time.Second, func() bool { return len(requestActors(net.Head)) == 1 }) {

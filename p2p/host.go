@@ -327,9 +327,10 @@ func (h *Host) Close() error {
 // b7s sends every direct message on a stream of its own, so a busy head has one inbound stream
 // per worker per request in flight; the default of 64 streams per protocol per peer resets the
 // rest, and results are lost. Streams of this protocol live for one message, so a higher bound
-// costs little. A stream buffers one whole message (maxMessage), so the memory a stream, a peer
-// and the protocol may hold grows with it: a message the limit allows is never refused for
-// memory alone.
+// costs little. A stream buffers one whole message (up to maxMessage) and reserves it at medium
+// priority, which libp2p grants only while a scope stays under 60% of its limit: so each scope's
+// memory limit is at least twice what it must hold (one message per stream, a few per peer, many
+// for the protocol), and a message the limit allows is never refused for memory alone.
 func directProtocolLimits(maxMessage int) rcmgr.ConcreteLimitConfig {
 	scaling := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&scaling)
@@ -338,13 +339,13 @@ func directProtocolLimits(maxMessage int) rcmgr.ConcreteLimitConfig {
 	scaling.PeerBaseLimit.StreamsOutbound = max(scaling.PeerBaseLimit.StreamsOutbound, 2048)
 	scaling.PeerBaseLimit.Streams = max(scaling.PeerBaseLimit.Streams, 4096)
 	msg := int64(maxMessage)
-	scaling.StreamBaseLimit.Memory = max(scaling.StreamBaseLimit.Memory, msg+msg/8)
-	scaling.PeerBaseLimit.Memory = max(scaling.PeerBaseLimit.Memory, 4*msg)
+	scaling.StreamBaseLimit.Memory = max(scaling.StreamBaseLimit.Memory, 2*msg)
+	scaling.PeerBaseLimit.Memory = max(scaling.PeerBaseLimit.Memory, 8*msg)
 	scaling.AddProtocolLimit(ProtocolID,
-		rcmgr.BaseLimit{StreamsInbound: 8192, StreamsOutbound: 8192, Streams: 16384, Memory: max(256<<20, 16*msg)},
+		rcmgr.BaseLimit{StreamsInbound: 8192, StreamsOutbound: 8192, Streams: 16384, Memory: max(256<<20, 32*msg)},
 		rcmgr.BaseLimitIncrease{})
 	scaling.AddProtocolPeerLimit(ProtocolID,
-		rcmgr.BaseLimit{StreamsInbound: 2048, StreamsOutbound: 2048, Streams: 4096, Memory: max(64<<20, 4*msg)},
+		rcmgr.BaseLimit{StreamsInbound: 2048, StreamsOutbound: 2048, Streams: 4096, Memory: max(64<<20, 8*msg)},
 		rcmgr.BaseLimitIncrease{})
 	return scaling.AutoScale()
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/fstore/funcpack"
 	"github.com/b7s-actor/b7s/p2p"
 )
@@ -26,7 +27,7 @@ const (
 // devnetNode is one node of the network and how it is started.
 type devnetNode struct {
 	Name     string // head, worker1, worker2…
-	Role     string
+	Role     actors.Role
 	Port     int    // libp2p TCP port
 	HTTP     string // host:port of its HTTP server: REST API for the head, metrics for workers
 	KeyPath  string // priv.bin
@@ -47,7 +48,7 @@ func (n devnetNode) Multiaddr() string {
 func (n devnetNode) args() []string {
 	a := []string{
 		"run",
-		"--role", n.Role,
+		"--role", string(n.Role),
 		"--address", devnetLocalHost,
 		"--port", strconv.Itoa(n.Port),
 		"--private-key", n.KeyPath,
@@ -55,7 +56,7 @@ func (n devnetNode) args() []string {
 		"--db", filepath.Join(n.Dir, "db"),
 		"--log-level", n.LogLevel,
 	}
-	if n.Role == "head" {
+	if n.Role == actors.RoleHead {
 		return append(a, "--rest-api", n.HTTP)
 	}
 	return append(a,
@@ -71,10 +72,10 @@ func (n devnetNode) args() []string {
 func planDevnet(cfg devnetConfig, gateway string) ([]devnetNode, error) {
 	nodes := make([]devnetNode, 0, cfg.Workers+1)
 	for i := 0; i <= cfg.Workers; i++ {
-		n := devnetNode{Name: "head", Role: "head", Port: cfg.BasePort, HTTP: cfg.RestAPI, LogLevel: cfg.LogLevel}
+		n := devnetNode{Name: "head", Role: actors.RoleHead, Port: cfg.BasePort, HTTP: cfg.RestAPI, LogLevel: cfg.LogLevel}
 		if i > 0 {
 			n = devnetNode{
-				Name: "worker" + strconv.Itoa(i), Role: "worker", Port: cfg.BasePort + i,
+				Name: "worker" + strconv.Itoa(i), Role: actors.RoleWorker, Port: cfg.BasePort + i,
 				HTTP:     devnetLocalHost + ":" + strconv.Itoa(cfg.MetricsBasePort+i-1),
 				BootNode: nodes[0].Multiaddr(), Gateway: gateway, LogLevel: cfg.LogLevel,
 			}
