@@ -37,11 +37,11 @@ type WorkerResult struct {
 // Cancel ends the request early: the client went away or the node is stopping.
 type Cancel struct{ Reason string }
 
-func (RollCallAnswer) isInput()  {}
-func (Tick) isInput()            {}
-func (SendFailed) isInput()      {}
-func (WorkerResult) isInput() {}
-func (Cancel) isInput()          {}
+func (RollCallAnswer) isInput() {}
+func (Tick) isInput()           {}
+func (SendFailed) isInput()     {}
+func (WorkerResult) isInput()   {}
+func (Cancel) isInput()         {}
 
 // Effect is what the wrapping actor must carry out, in the order returned.
 type Effect interface{ isEffect() }
