@@ -25,6 +25,13 @@ const (
 	PathResult  = "/api/v1/functions/requests/result"
 )
 
+// Paths every node with an HTTP address serves, workers included.
+const (
+	PathHealth  = "/api/v1/health"
+	PathMetrics = "/metrics"
+	PathActors  = "/debug/actors"
+)
+
 const (
 	// maxBodyBytes bounds every request body; the largest legitimate one, an execution request
 	// with its parameters and environment, is a few kilobytes.

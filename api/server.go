@@ -51,12 +51,12 @@ type route struct {
 func routes(d Deps, installTimeout time.Duration) []route {
 	fn := functionsAPI{head: d.Head, installTimeout: installTimeout, log: d.Log}
 	return []route{
-		{http.MethodGet, "/api/v1/health", http.HandlerFunc(handleHealth)},
+		{http.MethodGet, PathHealth, http.HandlerFunc(handleHealth)},
 		{http.MethodPost, PathExecute, fn.headOnly(fn.handleExecute)},
 		{http.MethodPost, PathInstall, fn.headOnly(fn.handleInstall)},
 		{http.MethodPost, PathResult, fn.headOnly(fn.handleResult)},
-		{http.MethodGet, "/metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})},
-		{http.MethodGet, "/debug/actors", http.HandlerFunc(d.handleActors)},
+		{http.MethodGet, PathMetrics, promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})},
+		{http.MethodGet, PathActors, http.HandlerFunc(d.handleActors)},
 	}
 }
 

@@ -5,7 +5,8 @@
 // It owns the JSON form of all of these. Encodings are byte-identical to what the Go b7s node
 // writes (key names, key order, omitempty rules, "type" as the last key), because signatures and
 // PBFT digests are computed over re-marshalled structs: a byte of difference breaks interop.
-// The reference is /work/shared/spec/b7s-protocol.md (§3 messages, §4.7 aggregation, §9 REST).
+// The reference is the original b7s node (§3 messages, §4.7 aggregation, §9 REST; the sections
+// are listed in docs/architecture.md).
 //
 // It must never do I/O, read the clock, log, or hold mutable package state: every function is a
 // pure function of its arguments, so any actor can call it from any goroutine. Transport framing,

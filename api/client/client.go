@@ -34,14 +34,6 @@ const (
 	maxMessageBytes = 1024
 )
 
-// Paths every node with an HTTP address serves, workers included. The api package names only
-// the function paths (api.PathExecute…), which heads serve.
-const (
-	PathHealth  = "/api/v1/health"
-	PathActors  = "/debug/actors"
-	PathMetrics = "/metrics"
-)
-
 // ErrNotFound is wrapped by Result's error when the node answers 404: the head has no result
 // for the request ID (or the node is a worker; the *Error in the chain then says so).
 var ErrNotFound = errors.New("result not found")
@@ -171,11 +163,11 @@ func (c *Client) Health(ctx context.Context) error {
 	var resp struct {
 		Code int `json:"code"`
 	}
-	if err := c.getJSON(ctx, PathHealth, &resp, "health answer"); err != nil {
+	if err := c.getJSON(ctx, api.PathHealth, &resp, "health answer"); err != nil {
 		return err
 	}
 	if resp.Code != messages.HealthCode {
-		return fmt.Errorf("GET %s: health code %d, want %d: %w", c.url(PathHealth), resp.Code, messages.HealthCode, ErrMalformed)
+		return fmt.Errorf("GET %s: health code %d, want %d: %w", c.url(api.PathHealth), resp.Code, messages.HealthCode, ErrMalformed)
 	}
 	return nil
 }
@@ -183,19 +175,19 @@ func (c *Client) Health(ctx context.Context) error {
 // Actors returns the node's live supervision tree.
 func (c *Client) Actors(ctx context.Context) (api.ActorTree, error) {
 	var tree api.ActorTree
-	err := c.getJSON(ctx, PathActors, &tree, "actor tree")
+	err := c.getJSON(ctx, api.PathActors, &tree, "actor tree")
 	return tree, err
 }
 
 // ActorsText returns the node's supervision tree as the text people read.
 func (c *Client) ActorsText(ctx context.Context) (string, error) {
-	body, err := c.get(ctx, PathActors+"?format=text")
+	body, err := c.get(ctx, api.PathActors+"?format=text")
 	return string(body), err
 }
 
 // Metrics returns the node's Prometheus metrics in the text exposition format.
 func (c *Client) Metrics(ctx context.Context) (string, error) {
-	body, err := c.get(ctx, PathMetrics)
+	body, err := c.get(ctx, api.PathMetrics)
 	return string(body), err
 }
 

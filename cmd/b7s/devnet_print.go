@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/b7s-actor/b7s/api"
-	"github.com/b7s-actor/b7s/api/client"
 	"github.com/b7s-actor/b7s/fstore/funcpack"
 )
 
@@ -33,12 +32,12 @@ func (d *devnet) printReady(pkg funcpack.Function, srv *funcpack.Server, install
 	fmt.Fprintf(w, "  archive   %s (sha256 %s)\n", srv.ArchiveURL(pkg), pkg.Checksum)
 	fmt.Fprintf(w, "  %s\n", installNote)
 
-	fmt.Fprintf(w, "\nREST API: http://%s (health: curl -s http://%s%s)\n", rest, rest, client.PathHealth)
+	fmt.Fprintf(w, "\nREST API: http://%s (health: curl -s http://%s%s)\n", rest, rest, api.PathHealth)
 	fmt.Fprintln(w, "\nactor trees:")
 	for _, n := range d.nodes {
 		fmt.Fprintf(w, "  %s actors --api %s    # %s\n", bin, n.HTTP, n.Name)
 	}
-	fmt.Fprintf(w, "  curl -s 'http://%s%s?format=text'\n", rest, client.PathActors)
+	fmt.Fprintf(w, "  curl -s 'http://%s%s?format=text'\n", rest, api.PathActors)
 
 	fmt.Fprintln(w, "\nexecute the function:")
 	fmt.Fprintf(w, "  %s exec --api %s --function %s --method %s --nodes 1 --arg world --stdin hi\n", bin, rest, pkg.CID, pkg.Name)

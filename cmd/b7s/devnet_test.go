@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/b7s-actor/b7s/api"
-	"github.com/b7s-actor/b7s/api/client"
 )
 
 func TestPlanDevnet_WorkersBootFromHeadWithGatewayAndOwnPorts(t *testing.T) {
@@ -105,8 +104,8 @@ func TestDevnetConfig_RejectsNonLoopbackRESTAndBadCounts(t *testing.T) {
 
 func TestWaitReady_AsksEveryNodesHealth(t *testing.T) {
 	const health = `{"type":"MsgHealthCheck","code":200}`
-	head := newFakeHeadAPI(t, client.PathHealth, http.StatusOK, health)
-	worker := newFakeHeadAPI(t, client.PathHealth, http.StatusOK, health)
+	head := newFakeHeadAPI(t, api.PathHealth, http.StatusOK, health)
+	worker := newFakeHeadAPI(t, api.PathHealth, http.StatusOK, health)
 	nodes := []devnetNode{
 		{Name: "head", Role: "head", HTTP: head.Listener.Addr().String()},
 		{Name: "worker1", Role: "worker", HTTP: worker.Listener.Addr().String()},
@@ -115,15 +114,15 @@ func TestWaitReady_AsksEveryNodesHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []*fakeHeadAPI{head, worker} {
-		if got := n.only(t); got.method != http.MethodGet || got.path != client.PathHealth {
+		if got := n.only(t); got.method != http.MethodGet || got.path != api.PathHealth {
 			t.Errorf("probe %+v, want GET /api/v1/health", got)
 		}
 	}
 }
 
 func TestWaitReady_NamesTheNodeThatDoesNotAnswer(t *testing.T) {
-	head := newFakeHeadAPI(t, client.PathHealth, http.StatusOK, `{"code":200}`)
-	sick := newFakeHeadAPI(t, client.PathHealth, http.StatusServiceUnavailable, `{"message":"starting"}`)
+	head := newFakeHeadAPI(t, api.PathHealth, http.StatusOK, `{"code":200}`)
+	sick := newFakeHeadAPI(t, api.PathHealth, http.StatusServiceUnavailable, `{"message":"starting"}`)
 	nodes := []devnetNode{
 		{Name: "head", HTTP: head.Listener.Addr().String()},
 		{Name: "worker1", HTTP: sick.Listener.Addr().String(), LogPath: "worker1.log"},

@@ -153,8 +153,10 @@ func TestPack_MissingModuleSaysSo(t *testing.T) {
 	}
 }
 
-func TestServe_ServesManifestAndArchiveUnderTheCID(t *testing.T) {
-	path, _ := writeModule(t)
+// served packs a stand-in module and serves it until the test ends.
+func served(t *testing.T) (Function, []byte, *Server) {
+	t.Helper()
+	path, module := writeModule(t)
 	pkg, err := PackFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +165,12 @@ func TestServe_ServesManifestAndArchiveUnderTheCID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { _ = srv.Close() })
+	return pkg, module, srv
+}
+
+func TestServe_ServesManifestAndArchiveUnderTheCID(t *testing.T) {
+	pkg, _, srv := served(t)
 	manifestURL := srv.ManifestURL(pkg)
 	if got := strings.ReplaceAll(srv.GatewayTemplate(), "{cid}", pkg.CID.String()); got != manifestURL {
 		t.Errorf("gateway template gives %s, want the manifest URL %s", got, manifestURL)
@@ -212,16 +219,7 @@ func httpGet(t *testing.T, url string) []byte {
 // What the devnet offers must be what a worker installs: the store takes the served package by
 // its CID and the module lands at the method's path.
 func TestServe_PackageInstallsThroughTheStore(t *testing.T) {
-	path, module := writeModule(t)
-	pkg, err := PackFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := Serve(pkg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	pkg, module, srv := served(t)
 	db, err := bbolt.Open(filepath.Join(t.TempDir(), "node.db"), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
