@@ -13,9 +13,11 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/b7s ./cmd/b7s
 
-# The example function, built to WASI; it is excluded from the host build by its build tag.
+# The example functions: hello, a Go program built to WASI (excluded from the host build by its
+# build tag), and tiny, a module assembled by examples/tiny that the benchmarks use.
 examples:
 	GOOS=wasip1 GOARCH=wasm $(GO) build -o $(BIN)/examples/hello.wasm ./examples/hello
+	$(GO) run ./examples/tiny -o $(BIN)/examples/tiny.wasm
 
 # A local network on 127.0.0.1: one head, two workers and the example function.
 run: build examples
@@ -42,4 +44,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) .devnet .devnet-bench
+	rm -rf $(BIN) .devnet .devnet-bench .devnet-bench.out .devnet-bench.runs

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# End-to-end load numbers: a devnet of our own on 127.0.0.1, then `b7s bench` against its head.
+# End-to-end numbers: devnets of our own on 127.0.0.1 (head and workers as processes, on this
+# machine's cores), loaded by `b7s bench` through the head's REST API, every request with
+# number_of_nodes 1 unless said otherwise:
 #
-#   (a) BENCH_REQUESTS sequential requests, --nodes 1
-#   (b) BENCH_CONCURRENCY clients for BENCH_DURATION, --nodes 1
-#   (c) the same without --nodes (the head's default node count and settle window)
-#   (d) a 3-worker devnet, as (b)
+#   1 worker:   (a) BENCH_REQUESTS sequential requests   (b) BENCH_CONCURRENCY clients for BENCH_DURATION
+#   2 workers:  (c) as (b)                                (d) as (b) with number_of_nodes not set
+#   3 workers:  (e) as (a)
 #
-# Idle RSS of every node is recorded before load; the bench adds CPU per request and RSS after.
+# The bench samples every node's VmRSS every 250 ms (average and peak over the run) and its CPU
+# time (per request); idle RSS is printed before each devnet's load. The end is one table of all
+# runs (`b7s bench --table`).
 # Knobs (environment): BENCH_REQUESTS (1000), BENCH_CONCURRENCY (32), BENCH_DURATION (20s),
 # BENCH_REST (127.0.0.1:18080), BENCH_BASE_PORT (19527), BENCH_METRICS_PORT (19100).
-# The function under load is this repository's example, bin/examples/hello.wasm (built here, as
-# `make examples` does). WASM=/path/to/module.wasm measures another module instead; BENCH_EXPECT
+# The function under load is this repository's light example, bin/examples/tiny.wasm (assembled
+# here by examples/tiny, as `make examples` does): it has no language runtime to start, so the
+# numbers are the node's. WASM=/path/to/module.wasm measures another module instead; BENCH_EXPECT
 # then says what its stdout must contain (empty: not checked). The report names the module
-# measured, with its sha256, so that numbers can be compared only with numbers of the same module.
+# measured, with its sha256, so that numbers are compared only with numbers of the same module.
 # The devnet is stopped on exit, whatever happens.
 set -euo pipefail
 
@@ -36,10 +40,9 @@ DIR=.devnet-bench
 OUT=.devnet-bench.out # the devnet's own output; outside $DIR, which the devnet wipes
 READY_POLLS=600       # x 0.2 s: two minutes for the nodes to start on a busy machine
 BIN=bin/b7s
-EXAMPLE=bin/examples/hello.wasm
-# The function under load. Our example is a Go-compiled module: its runtime start-up costs
-# ~8 ms of CPU per execution, which a smaller module (WASM=…) does not pay.
+EXAMPLE=bin/examples/tiny.wasm
 WASM=${WASM:-$EXAMPLE}
+SUMMARY=.devnet-bench.runs # one JSON line per run, for the final table
 
 DEVNET_PID=""
 FAILED=0
@@ -107,21 +110,23 @@ bench() {
 	echo "--- $title ---"
 	if ! "$BIN" bench --api "$DEVNET_API" --function "$DEVNET_FUNCTION" --method "$DEVNET_METHOD" \
 		--arg world --stdin hi --expect-stdout "$EXPECT" \
-		--devnet "$DIR" "$@"; then
+		--devnet "$DIR" --summary "$SUMMARY" --label "$title" "$@"; then
 		FAILED=$((FAILED + 1))
 	fi
 }
 
 # What every result's stdout must contain; --expect-stdout "" checks nothing.
 if [ "$WASM" = "$EXAMPLE" ]; then
-	EXPECT=${BENCH_EXPECT-'Hello from b7s-actor! args=["world"] stdin="hi"'}
+	EXPECT=${BENCH_EXPECT-'Hello from b7s-actor! world stdin: hi'}
 else
 	EXPECT=${BENCH_EXPECT:-}
 fi
 
 echo "=== build ==="
 "$GO" build -o "$BIN" ./cmd/b7s
-GOOS=wasip1 GOARCH=wasm "$GO" build -o "$EXAMPLE" ./examples/hello
+mkdir -p "$(dirname "$EXAMPLE")"
+"$GO" run ./examples/tiny -o "$EXAMPLE"
+rm -f "$SUMMARY"
 if [ ! -f "$WASM" ]; then
 	echo "WASM=$WASM: no such file" >&2
 	exit 1
@@ -131,20 +136,28 @@ echo "machine: $(nproc) CPU(s), $(uname -sr)"
 echo "module:  $MODULE"
 echo "expect:  ${EXPECT:-(stdout not checked)}"
 
-start_devnet 2
+start_devnet 1
 idle_rss
 # The warm-up (several requests at once) installs and compiles the module on the workers it
 # reaches; it is left out of the numbers.
-bench "(a) $REQUESTS sequential requests, --nodes 1" --nodes 1 --requests "$REQUESTS" --warmup 32
-bench "(b) $CONCURRENCY clients for $DURATION, --nodes 1" --nodes 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 32
-bench "(c) $CONCURRENCY clients for $DURATION, number_of_nodes not set" --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 32
+bench "(a) 1 worker, $REQUESTS sequential" --nodes 1 --requests "$REQUESTS" --warmup 32
+bench "(b) 1 worker, $CONCURRENCY clients" --nodes 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 32
+stop_devnet
+
+start_devnet 2
+idle_rss
+bench "(c) 2 workers, $CONCURRENCY clients" --nodes 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 64
+bench "(d) 2 workers, $CONCURRENCY clients, nodes unset" --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 32
 stop_devnet
 
 start_devnet 3
 idle_rss
-bench "(d) 3 workers: $CONCURRENCY clients for $DURATION, --nodes 1" --nodes 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup 64
+bench "(e) 3 workers, $REQUESTS sequential" --nodes 1 --requests "$REQUESTS" --warmup 64
 stop_devnet
 
+echo
+echo "=== all runs (latency of successful requests; RSS sampled every 250 ms; CPU per request) ==="
+"$BIN" bench --table "$SUMMARY"
 echo
 echo "module measured: $MODULE"
 if [ "$FAILED" -gt 0 ]; then

@@ -42,6 +42,8 @@ type benchConfig struct {
 	ExpectStdout string
 	PIDs         string
 	DevnetDir    string
+	Label        string // names the run in --summary
+	Summary      string // file the run's numbers are appended to, as one JSON line
 }
 
 func (c benchConfig) validate() error {
@@ -94,8 +96,23 @@ func runBench(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.ExpectStdout, "expect-stdout", "", "count a response as an error unless every result's stdout contains this")
 	fs.StringVar(&cfg.PIDs, "pids", "", "comma-separated process IDs to sample CPU time and RSS of")
 	fs.StringVar(&cfg.DevnetDir, "devnet", "", "sample the processes of the devnet running in this directory (its pids file)")
+	fs.StringVar(&cfg.Summary, "summary", "", "append the run's numbers to this file as one JSON line")
+	fs.StringVar(&cfg.Label, "label", "", "name of the run in --summary (default: the mode)")
+	table := fs.String("table", "", "print the runs of a --summary file as one table, and run nothing")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *table != "" {
+		f, err := os.Open(*table)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runs, err := readSummaries(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *table, err)
+		}
+		return writeSummaryTable(stdout, runs)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -145,6 +162,7 @@ func benchRun(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rss := startRSSSampler(procs, rssSampleInterval)
 	start := time.Now()
 	var outcomes []benchOutcome
 	if cfg.Duration > 0 {
@@ -159,12 +177,23 @@ func benchRun(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 		cancel()
 	}
 	elapsed := time.Since(start)
+	rssAvg, rssMax := rss.finish()
 	after, err := sampleAll(procs)
 	if err != nil {
 		return err
 	}
 
-	failures := reportBench(stdout, outcomes, elapsed, procs, before, after)
+	summary := reportBench(stdout, outcomes, elapsed, procs, processRun{before: before, after: after, rssAvg: rssAvg, rssMax: rssMax})
+	summary.Label, summary.Mode = cfg.Label, describeMode(cfg)
+	if summary.Label == "" {
+		summary.Label = summary.Mode
+	}
+	if cfg.Summary != "" {
+		if err := appendSummary(cfg.Summary, summary); err != nil {
+			return err
+		}
+	}
+	failures := summary.Sent - summary.OK
 	if ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
@@ -228,8 +257,14 @@ func describeNodes(n int) string {
 	return fmt.Sprintf("(--nodes %d)", n)
 }
 
-// reportBench prints the numbers and returns how many requests failed.
-func reportBench(w io.Writer, outcomes []benchOutcome, elapsed time.Duration, procs []benchProcess, before, after []procSample) int {
+// processRun is what the bench saw of the nodes' processes over a run.
+type processRun struct {
+	before, after  []procSample
+	rssAvg, rssMax []uint64 // KB, sampled every rssSampleInterval
+}
+
+// reportBench prints the numbers and returns them as a summary.
+func reportBench(w io.Writer, outcomes []benchOutcome, elapsed time.Duration, procs []benchProcess, pr processRun) benchSummary {
 	var ok []time.Duration
 	classes := map[string]int{}
 	details := map[string]string{}
@@ -244,11 +279,14 @@ func reportBench(w io.Writer, outcomes []benchOutcome, elapsed time.Duration, pr
 		}
 	}
 	failed := len(outcomes) - len(ok)
+	lat := summarize(ok)
+	summary := benchSummary{Sent: len(outcomes), OK: len(ok), Seconds: elapsed.Seconds(), RPS: rate(len(outcomes), elapsed),
+		P50: lat.P50, P90: lat.P90, P99: lat.P99}
 	fmt.Fprintf(w, "  requests   %d sent, %d ok, %d errors in %v: %.1f req/s (ok: %.1f req/s)\n",
 		len(outcomes), len(ok), failed, elapsed.Round(time.Millisecond), rate(len(outcomes), elapsed), rate(len(ok), elapsed))
-	if s := summarize(ok); s.N > 0 {
+	if lat.N > 0 {
 		fmt.Fprintf(w, "  latency    p50 %v  p90 %v  p99 %v  max %v  (min %v, mean %v; successful requests)\n",
-			roundLatency(s.P50), roundLatency(s.P90), roundLatency(s.P99), roundLatency(s.Max), roundLatency(s.Min), roundLatency(s.Mean))
+			roundLatency(lat.P50), roundLatency(lat.P90), roundLatency(lat.P99), roundLatency(lat.Max), roundLatency(lat.Min), roundLatency(lat.Mean))
 	}
 	if failed > 0 {
 		names := make([]string, 0, len(classes))
@@ -262,22 +300,25 @@ func reportBench(w io.Writer, outcomes []benchOutcome, elapsed time.Duration, pr
 		}
 	}
 	if len(procs) > 0 {
-		fmt.Fprintf(w, "  processes  CPU = utime+stime over the run (%d Hz ticks), per request over %d request(s); RSS = VmRSS\n", clockTicksPerSecond, len(outcomes))
+		fmt.Fprintf(w, "  processes  CPU = utime+stime over the run (%d Hz ticks), per request over %d request(s); RSS = VmRSS, avg and max sampled every %v\n",
+			clockTicksPerSecond, len(outcomes), rssSampleInterval)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "\tname\tpid\tcpu ms\tcpu ms/req\tcpu %\trss before\trss after\t")
+		fmt.Fprintln(tw, "\tname\tpid\tcpu ms\tcpu ms/req\tcpu %\trss before\trss avg\trss max\trss after\t")
 		for i, p := range procs {
-			ticks := after[i].CPUTicks - before[i].CPUTicks
-			ms := ticksToMillis(ticks)
+			ms := ticksToMillis(pr.after[i].CPUTicks - pr.before[i].CPUTicks)
 			perReq := 0.0
 			if len(outcomes) > 0 {
 				perReq = ms / float64(len(outcomes))
 			}
-			fmt.Fprintf(tw, "\t%s\t%d\t%.0f\t%.3f\t%.1f\t%s\t%s\t\n", p.Name, p.PID, ms, perReq,
-				100*ms/float64(max(elapsed.Milliseconds(), 1)), formatKB(before[i].RSSKB), formatKB(after[i].RSSKB))
+			fmt.Fprintf(tw, "\t%s\t%d\t%.0f\t%.3f\t%.1f\t%s\t%s\t%s\t%s\t\n", p.Name, p.PID, ms, perReq,
+				100*ms/float64(max(elapsed.Milliseconds(), 1)), formatKB(pr.before[i].RSSKB), formatKB(pr.rssAvg[i]),
+				formatKB(pr.rssMax[i]), formatKB(pr.after[i].RSSKB))
+			summary.Processes = append(summary.Processes, processSummary{Name: p.Name, CPUPerReq: perReq,
+				RSSAvgKB: pr.rssAvg[i], RSSMaxKB: pr.rssMax[i]})
 		}
 		tw.Flush()
 	}
-	return failed
+	return summary
 }
 
 func roundLatency(d time.Duration) time.Duration {

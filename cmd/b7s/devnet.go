@@ -26,6 +26,7 @@ type devnetConfig struct {
 	Wasm            string
 	LogLevel        string
 	ReadyTimeout    time.Duration
+	NodeArgs        []string // passed to every node's `b7s run` after the devnet's own flags
 }
 
 func defaultDevnetConfig() devnetConfig {
@@ -83,6 +84,7 @@ func runDevnet(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Wasm, "wasm", cfg.Wasm, "WebAssembly module to serve and install as the function")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level of the nodes")
 	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", cfg.ReadyTimeout, "how long to wait for the nodes to answer")
+	fs.StringArrayVar(&cfg.NodeArgs, "node-arg", nil, "a `b7s run` flag for every node, e.g. --node-arg=--pprof (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ type devnetNode struct {
 	BootNode string // multiaddr of the head, for workers
 	Gateway  string // manifest URL template, for workers
 	LogLevel string
+	Extra    []string // more `b7s run` flags
 }
 
 // Multiaddr is the node's full libp2p address.
@@ -57,14 +58,16 @@ func (n devnetNode) args() []string {
 		"--log-level", n.LogLevel,
 	}
 	if n.Role == actors.RoleHead {
-		return append(a, "--rest-api", n.HTTP)
+		a = append(a, "--rest-api", n.HTTP)
+	} else {
+		a = append(a,
+			"--boot-nodes", n.BootNode,
+			"--gateway", n.Gateway,
+			"--enable-metrics",
+			"--prometheus-address", n.HTTP,
+		)
 	}
-	return append(a,
-		"--boot-nodes", n.BootNode,
-		"--gateway", n.Gateway,
-		"--enable-metrics",
-		"--prometheus-address", n.HTTP,
-	)
+	return append(a, n.Extra...)
 }
 
 // planDevnet makes a key for each node (kept under the devnet directory, so a node restarted
@@ -72,12 +75,12 @@ func (n devnetNode) args() []string {
 func planDevnet(cfg devnetConfig, gateway string) ([]devnetNode, error) {
 	nodes := make([]devnetNode, 0, cfg.Workers+1)
 	for i := 0; i <= cfg.Workers; i++ {
-		n := devnetNode{Name: "head", Role: actors.RoleHead, Port: cfg.BasePort, HTTP: cfg.RestAPI, LogLevel: cfg.LogLevel}
+		n := devnetNode{Name: "head", Role: actors.RoleHead, Port: cfg.BasePort, HTTP: cfg.RestAPI, LogLevel: cfg.LogLevel, Extra: cfg.NodeArgs}
 		if i > 0 {
 			n = devnetNode{
 				Name: "worker" + strconv.Itoa(i), Role: actors.RoleWorker, Port: cfg.BasePort + i,
 				HTTP:     devnetLocalHost + ":" + strconv.Itoa(cfg.MetricsBasePort+i-1),
-				BootNode: nodes[0].Multiaddr(), Gateway: gateway, LogLevel: cfg.LogLevel,
+				BootNode: nodes[0].Multiaddr(), Gateway: gateway, LogLevel: cfg.LogLevel, Extra: cfg.NodeArgs,
 			}
 		}
 		keyDir, err := filepath.Abs(filepath.Join(cfg.Dir, devnetKeysDir, n.Name))

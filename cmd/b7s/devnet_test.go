@@ -45,6 +45,16 @@ func TestPlanDevnet_WorkersBootFromHeadWithGatewayAndOwnPorts(t *testing.T) {
 			t.Errorf("%s: port %d http %s; want %d and 127.0.0.1:%d", w.Name, w.Port, w.HTTP, cfg.BasePort+k+1, cfg.MetricsBasePort+k)
 		}
 	}
+	cfg.NodeArgs = []string{"--pprof", "--log-format=json"}
+	again, err := planDevnet(cfg, gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range again {
+		if a := n.args(); !slices.Equal(a[len(a)-2:], cfg.NodeArgs) {
+			t.Errorf("%s args %q do not end with the --node-arg flags", n.Name, a)
+		}
+	}
 	// Keys stay in the directory: planning again gives the same peer IDs.
 	again, err := planDevnet(cfg, gateway)
 	if err != nil {
