@@ -46,11 +46,11 @@ func TestPlanDevnet_WorkersBootFromHeadWithGatewayAndOwnPorts(t *testing.T) {
 		}
 	}
 	cfg.NodeArgs = []string{"--pprof", "--log-format=json"}
-	again, err := planDevnet(cfg, gateway)
+	withArgs, err := planDevnet(cfg, gateway)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range again {
+	for _, n := range withArgs {
 		if a := n.args(); !slices.Equal(a[len(a)-2:], cfg.NodeArgs) {
 			t.Errorf("%s args %q do not end with the --node-arg flags", n.Name, a)
 		}
