@@ -29,3 +29,17 @@ func TestReusingDispatcher_RunsEverythingAndLetsIdleGoroutinesGo(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	})
 }
+
+// Stopping lets idle goroutines go at once; what comes after still runs.
+func TestReusingDispatcher_StopEndsIdleGoroutinesAndStillRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := newReusingDispatcher(1, time.Hour)
+		ran := make(chan struct{}, 2)
+		d.Schedule(func() { ran <- struct{}{} })
+		<-ran
+		d.stop()
+		d.Schedule(func() { ran <- struct{}{} })
+		<-ran
+		synctest.Wait() // an hour's idle timer does not hold the bubble: every goroutine ended
+	})
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
@@ -135,3 +138,10 @@ func (s *fakeSubscription) Next(ctx context.Context) (p2p.Message, error) {
 }
 
 func (s *fakeSubscription) Cancel() { s.once.Do(func() { close(s.done) }) }
+
+// testOutbox is an outbox on host that lets its senders go when the test ends.
+func testOutbox(t testing.TB, host Host, sys *actortest.System) *outbox {
+	o := newOutbox(host, time.Second, newMetrics(nil), sys.Log)
+	t.Cleanup(func() { o.drain(time.Second) })
+	return o
+}

@@ -186,7 +186,7 @@ func TestInstaller_AnswersThePublisherNotTheForwarder(t *testing.T) {
 		sys := actortest.NewSystem(t)
 		host := newFakeHost("worker")
 		cfg := testInstallerConfig(store)
-		cfg.Outbox = newOutbox(host, time.Second, newMetrics(nil), sys.Log)
+		cfg.Outbox = testOutbox(t, host, sys)
 		installer := sys.Spawn(t, "installer", "installer", newInstaller(cfg))
 		publisher, forwarder := peer.ID("publisher"), peer.ID("forwarder")
 		sys.Send(installer, &delivery{

@@ -36,7 +36,7 @@ func newTopicListener(cfg topicListenerConfig) actor.Producer {
 
 // Receive implements actor.Actor.
 func (l *topicListener) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	switch ctx.Message().(type) {
 	case *actor.Started:
 		sub, err := l.cfg.Host.Subscribe(l.cfg.Topic)
 		if err != nil {
@@ -45,18 +45,17 @@ func (l *topicListener) Receive(ctx actor.Context) {
 		l.cfg.Metrics.topicSubscriptions.Inc()
 		pumpCtx, cancel := context.WithCancel(context.Background())
 		l.cancel, l.done = cancel, make(chan struct{})
-		go l.pump(pumpCtx, sub, ctx.ActorSystem().Root, ctx.Self())
+		go l.pump(pumpCtx, sub, ctx.ActorSystem().Root)
 	case *actor.Stopping, *actor.Restarting:
 		l.stop()
 	case *ready:
 		ctx.Respond(true) // Started ran first, so the subscription exists
-	case *inbound:
-		l.cfg.Metrics.topicMessages.WithLabelValues(l.cfg.Topic).Inc()
-		ctx.Send(l.cfg.Router, m)
 	}
 }
 
-func (l *topicListener) pump(ctx context.Context, sub p2p.Subscription, root *actor.RootContext, self *actor.PID) {
+// pump hands each message straight to the router: the listener owns the subscription's life,
+// not its traffic, so a message costs no hop through the listener's mailbox.
+func (l *topicListener) pump(ctx context.Context, sub p2p.Subscription, root *actor.RootContext) {
 	defer close(l.done)
 	defer sub.Cancel()
 	slots := make(chan struct{}, l.cfg.InFlight)
@@ -76,7 +75,8 @@ func (l *topicListener) pump(ctx context.Context, sub p2p.Subscription, root *ac
 		case <-ctx.Done():
 			return
 		}
-		root.Send(self, &inbound{Pipeline: pipeline{Topic: msg.Topic}, From: msg.From, Author: msg.Author, Data: msg.Data,
+		l.cfg.Metrics.topicMessages.WithLabelValues(l.cfg.Topic).Inc()
+		root.Send(l.cfg.Router, &inbound{Pipeline: pipeline{Topic: msg.Topic}, From: msg.From, Author: msg.Author, Data: msg.Data,
 			Done: func() { <-slots }})
 	}
 }
@@ -98,8 +98,8 @@ type directListenerConfig struct {
 	Log     zerolog.Logger
 }
 
-// directListener is the stream handler's side: every direct message becomes an Inbound for
-// the router. libp2p calls the handler on its own goroutines; the actor serialises them.
+// directListener owns the direct-message handler: while it runs, every direct message goes to
+// the router as an inbound, straight from the stream's goroutine (the router serialises them).
 type directListener struct{ cfg directListenerConfig }
 
 func newDirectListener(cfg directListenerConfig) actor.Producer {
@@ -108,12 +108,13 @@ func newDirectListener(cfg directListenerConfig) actor.Producer {
 
 // Receive implements actor.Actor.
 func (l *directListener) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	switch ctx.Message().(type) {
 	case *actor.Started:
-		root, self := ctx.ActorSystem().Root, ctx.Self()
+		root, router, metrics := ctx.ActorSystem().Root, l.cfg.Router, l.cfg.Metrics
 		l.cfg.Host.SetDirectHandler(
 			func(from peer.ID, data []byte) {
-				root.Send(self, &inbound{Pipeline: pipeline{Direct: true}, From: from, Author: from, Data: data})
+				metrics.directMessages.Inc()
+				root.Send(router, &inbound{Pipeline: pipeline{Direct: true}, From: from, Author: from, Data: data})
 			},
 			func(from peer.ID, err error) {
 				reason := dropMalformed
@@ -125,8 +126,5 @@ func (l *directListener) Receive(ctx actor.Context) {
 			})
 	case *ready:
 		ctx.Respond(true)
-	case *inbound:
-		l.cfg.Metrics.directMessages.Inc()
-		ctx.Send(l.cfg.Router, m)
 	}
 }

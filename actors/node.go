@@ -96,6 +96,7 @@ type Node struct {
 	root    *actor.RootContext
 	inspect *inspect.Registry
 	tree    *tree
+	mailbox *reusingDispatcher // runs every actor's mailbox
 	metrics *nodeMetrics
 	outbox  *outbox
 	results *resultCache
@@ -133,6 +134,7 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		return newSlogLogger(log.With().Str("component", "protoactor").Logger())
 	}))
 	reg := inspect.NewRegistry()
+	mailbox := newReusingDispatcher(300, 5*time.Second) // 300: protoactor's default batch
 	metrics := newMetrics(deps.Registerer)
 	metrics.info.WithLabelValues(deps.Host.ID().String(), cfg.Version, string(cfg.Role)).Set(1)
 	n := &Node{
@@ -140,7 +142,8 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		system:  system,
 		root:    reg.Root(system),
 		inspect: reg,
-		tree:    newTree(reg, newReusingDispatcher(300, 5*time.Second), deps.Middleware), // 300: protoactor's default batch
+		tree:    newTree(reg, mailbox, deps.Middleware),
+		mailbox: mailbox,
 		metrics: metrics,
 		outbox:  newOutbox(deps.Host, cfg.SendTimeout, metrics, log),
 		results: newResultCache(cfg.ResultCacheSize),
@@ -242,6 +245,7 @@ func (n *Node) shutdown() {
 	}
 	n.outbox.drain(2 * time.Second)
 	n.system.Shutdown()
+	n.mailbox.stop()
 }
 
 // Failed is closed if the node's actors stopped on their own: the root failed more often than

@@ -13,9 +13,12 @@ import (
 
 // outbox encodes wire messages and hands them to the host off the calling actor's goroutine,
 // because a send may dial and a dial may take seconds. Every message the node sends or
-// publishes goes through it, so each is bounded, counted and logged the same way.
+// publishes goes through it, so each is bounded, counted and logged the same way. Sends run on
+// goroutines the outbox keeps for a while: a fresh goroutine per message grew its stack through
+// libp2p's stream setup every time, about a twentieth of a busy worker's CPU.
 type outbox struct {
 	inFlight sync.WaitGroup
+	senders  *reusingDispatcher
 	host     Host
 	timeout  time.Duration
 	metrics  *nodeMetrics
@@ -24,12 +27,13 @@ type outbox struct {
 
 // newOutbox returns an outbox whose sends give up after timeout.
 func newOutbox(host Host, timeout time.Duration, metrics *nodeMetrics, log zerolog.Logger) *outbox {
-	return &outbox{host: host, timeout: timeout, metrics: metrics, log: log}
+	return &outbox{host: host, timeout: timeout, metrics: metrics, log: log,
+		senders: newReusingDispatcher(1, 5*time.Second)}
 }
 
 // send delivers msg to peer to in the background; done (optional) gets the outcome.
 func (o *outbox) send(to peer.ID, msg messages.Message, done func(error)) {
-	o.deliver(msg, to.String(), done, func(ctx context.Context, data []byte) error {
+	o.deliver(msg, to, "", done, func(ctx context.Context, data []byte) error {
 		if err := o.host.Send(ctx, to, data); err != nil {
 			return err
 		}
@@ -40,7 +44,7 @@ func (o *outbox) send(to peer.ID, msg messages.Message, done func(error)) {
 
 // publish publishes msg on topic in the background; done (optional) gets the outcome.
 func (o *outbox) publish(topic string, msg messages.Message, done func(error)) {
-	o.deliver(msg, topic, done, func(ctx context.Context, data []byte) error {
+	o.deliver(msg, "", topic, done, func(ctx context.Context, data []byte) error {
 		if err := o.host.Publish(ctx, topic, data); err != nil {
 			return err
 		}
@@ -50,29 +54,38 @@ func (o *outbox) publish(topic string, msg messages.Message, done func(error)) {
 }
 
 // deliver encodes msg and runs transmit with it off the caller's goroutine, bounded by the
-// outbox's timeout and counted for drain.
-func (o *outbox) deliver(msg messages.Message, target string, done func(error), transmit func(context.Context, []byte) error) {
+// outbox's timeout and counted for drain. The message goes to peer to or on topic.
+func (o *outbox) deliver(msg messages.Message, to peer.ID, topic string, done func(error), transmit func(context.Context, []byte) error) {
 	data, err := messages.Encode(msg)
 	if err != nil {
-		o.finish(done, err, msg, target)
+		o.finish(done, err, msg, to, topic)
 		return
 	}
 	o.inFlight.Add(1)
-	go func() {
+	o.senders.Schedule(func() {
 		defer o.inFlight.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		defer cancel()
-		o.finish(done, transmit(ctx, data), msg, target)
-	}()
+		o.finish(done, transmit(ctx, data), msg, to, topic)
+	})
 }
 
 // drain waits up to d for the sends in flight, so that the last answers of a stopping node
-// (requests cut short) leave before the host closes.
-func (o *outbox) drain(d time.Duration) { waitAtMost(&o.inFlight, d) }
+// (requests cut short) leave before the host closes, then lets the idle senders go.
+func (o *outbox) drain(d time.Duration) {
+	waitAtMost(&o.inFlight, d)
+	o.senders.stop()
+}
 
-func (o *outbox) finish(done func(error), err error, msg messages.Message, target string) {
+func (o *outbox) finish(done func(error), err error, msg messages.Message, to peer.ID, topic string) {
 	if err != nil {
-		o.log.Warn().Err(err).Str("type", msg.Type()).Str("to", target).Msg("outbound message failed")
+		ev := o.log.Warn().Err(err).Str("type", msg.Type())
+		if to != "" {
+			ev = ev.Stringer("peer", to)
+		} else {
+			ev = ev.Str("topic", topic)
+		}
+		ev.Msg("outbound message failed")
 	}
 	if done != nil {
 		done(err)

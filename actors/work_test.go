@@ -80,7 +80,7 @@ func newWorkFixture(t *testing.T, concurrency, queue int) workFixture {
 	w := sys.Spawn(t, "work", "work", newWork(workConfig{
 		Self: self, Concurrency: concurrency, QueueSize: queue,
 		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
-		Outbox:  newOutbox(host, time.Second, metrics, sys.Log),
+		Outbox:  testOutbox(t, host, sys),
 		Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
 	}), actor.WithSupervisor(newStopOnFailure()))
 	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
 var errDialSelf = errors.New("refusing to dial self")
@@ -82,24 +83,53 @@ func (h *Host) connectDialbackPeers(ctx context.Context) {
 	h.connectAll(ctx, infos, "dial-back peer")
 }
 
-// recheckBootNodes re-dials disconnected boot nodes every BootNodeRecheckInterval.
+// firstBootNodeRetry is how soon a boot node that could not be reached at start is dialled
+// again. Nodes started together (a devnet, a service manager starting a head and its workers)
+// race: a boot node that is not listening yet must not cost its peers a whole re-check interval.
+const firstBootNodeRetry = 250 * time.Millisecond
+
+// recheckBootNodes re-dials disconnected boot nodes: soon and then less and less often while
+// some are missing (firstBootNodeRetry, doubling), and every BootNodeRecheckInterval once all
+// were connected.
 func (h *Host) recheckBootNodes() {
-	ticker := time.NewTicker(h.cfg.BootNodeRecheckInterval)
-	defer ticker.Stop()
+	wait := h.cfg.BootNodeRecheckInterval
+	if len(h.missingBootNodes()) > 0 {
+		wait = min(firstBootNodeRetry, wait)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
-		var missing []peer.AddrInfo
-		for _, b := range h.bootNodes {
-			if !h.Connected(b.ID) {
-				missing = append(missing, b)
+		if missing := h.missingBootNodes(); len(missing) > 0 {
+			// This loop is the boot nodes' backoff; libp2p's own (seconds after a refused dial)
+			// would turn the early retries into instant failures.
+			if sw, ok := h.host.Network().(*swarm.Swarm); ok {
+				for _, b := range missing {
+					sw.Backoff().Clear(b.ID)
+				}
 			}
+			if errs := h.connectAll(h.ctx, missing, "boot node"); len(errs) == len(missing) {
+				wait = min(2*wait, h.cfg.BootNodeRecheckInterval)
+			} else {
+				wait = min(firstBootNodeRetry, h.cfg.BootNodeRecheckInterval)
+			}
+		} else {
+			wait = h.cfg.BootNodeRecheckInterval
 		}
-		if len(missing) > 0 {
-			h.connectAll(h.ctx, missing, "boot node")
+		timer.Reset(wait)
+	}
+}
+
+func (h *Host) missingBootNodes() []peer.AddrInfo {
+	var missing []peer.AddrInfo
+	for _, b := range h.bootNodes {
+		if !h.Connected(b.ID) {
+			missing = append(missing, b)
 		}
 	}
+	return missing
 }

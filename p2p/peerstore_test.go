@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -166,4 +168,30 @@ func TestStart_MustReachBootNodes(t *testing.T) {
 
 	cfg.MustReachBootNodes = false
 	newTestHost(t, nil, nil, cfg) // only logged
+}
+
+// A boot node that starts listening after its peer (both started together) is reached soon,
+// not a whole re-check interval later.
+func TestStart_BootNodeThatComesUpLaterIsReachedSoon(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	bootKey := testKey(t)
+	bootID, err := peer.IDFromPrivateKey(bootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.BootNodes = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, bootID)}
+	cfg.BootNodeRecheckInterval = time.Hour // only the early retries can connect within the test
+	late := newTestHost(t, nil, nil, cfg)   // the first dial is refused: nobody listens yet
+
+	bootCfg := testConfig(t)
+	bootCfg.Port = uint(port)
+	bootCfg.DisableQUIC = true
+	newTestHost(t, bootKey, nil, bootCfg)
+	waitConnected(t, late, bootID)
 }
