@@ -17,7 +17,7 @@ import (
 // goroutines the outbox keeps for a while: a fresh goroutine per message grew its stack through
 // libp2p's stream setup every time, about a twentieth of a busy worker's CPU.
 type outbox struct {
-	inFlight sync.WaitGroup
+	inFlight inFlight
 	senders  *reusingDispatcher
 	host     Host
 	timeout  time.Duration
@@ -61,9 +61,9 @@ func (o *outbox) deliver(msg messages.Message, to peer.ID, topic string, done fu
 		o.finish(done, err, msg, to, topic)
 		return
 	}
-	o.inFlight.Add(1)
+	o.inFlight.add()
 	o.senders.Schedule(func() {
-		defer o.inFlight.Done()
+		defer o.inFlight.done()
 		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		defer cancel()
 		o.finish(done, transmit(ctx, data), msg, to, topic)
@@ -73,8 +73,51 @@ func (o *outbox) deliver(msg messages.Message, to peer.ID, topic string, done fu
 // drain waits up to d for the sends in flight, so that the last answers of a stopping node
 // (requests cut short) leave before the host closes, then lets the idle senders go.
 func (o *outbox) drain(d time.Duration) {
-	waitAtMost(&o.inFlight, d)
+	o.inFlight.wait(d)
 	o.senders.stop()
+}
+
+// inFlight counts sends in progress. Unlike a WaitGroup, sends may start while someone waits:
+// a stopping node's actors still answer their requesters while the outbox drains.
+type inFlight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (f *inFlight) add() {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.idle = make(chan struct{})
+	}
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inFlight) done() {
+	f.mu.Lock()
+	f.n--
+	if f.n == 0 {
+		close(f.idle)
+	}
+	f.mu.Unlock()
+}
+
+// wait returns once nothing is in flight, or after d.
+func (f *inFlight) wait(d time.Duration) {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-idle:
+	case <-timer.C:
+	}
 }
 
 func (o *outbox) finish(done func(error), err error, msg messages.Message, to peer.ID, topic string) {
