@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -154,6 +155,7 @@ func libp2pOptions(key crypto.PrivKey, cfg Config) ([]libp2p.Option, error) {
 		libp2p.ListenAddrStrings(cfg.listenAddrs()...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
+		libp2p.Muxer(yamux.ID, coalescingMuxer{yamux.DefaultTransport}),
 		libp2p.DisableRelay(),
 		libp2p.WithDialTimeout(cfg.DialTimeout),
 	}
