@@ -57,7 +57,11 @@ func TestExecute_ArgumentsAndStdinReachTheFunction(t *testing.T) {
 func TestExecute_LargestOutputOfTheWorstBytesComesBackWhole(t *testing.T) {
 	net := guestNetwork(t, 1, nil)
 	max := config.Default().Worker.MaxOutputBytes
-	resp := execute(t, net.Head, guestRequest(1, "flood", strconv.Itoa(max)))
+	req := guestRequest(1, "flood", strconv.Itoa(max))
+	// 12 MB of escaped JSON is encoded, sent and decoded twice; under the race detector on a
+	// busy machine that took up to 15 s of the default 20 s, so the request gets its own deadline.
+	req.Config.Timeout = 60
+	resp := execute(t, net.Head, req)
 	if resp.Code != messages.CodeOK || len(resp.Results) != 1 {
 		t.Fatalf("code %s (%s), %d results", resp.Code, resp.Message, len(resp.Results))
 	}
