@@ -51,6 +51,12 @@ func Encode(a Attestation) ([]byte, error) {
 	}
 	out := make([]byte, BlockSize, BlockSize+len(a.signatures())*150)
 	copy(out, block.Bytes())
+	return a.appendSignatureSection(out), nil
+}
+
+// appendSignatureSection appends the node signature, then each attestor, joined by the
+// separator; nothing when unsigned.
+func (a Attestation) appendSignatureSection(out []byte) []byte {
 	if a.Signature != nil {
 		out = appendSignature(out, *a.Signature)
 	}
@@ -58,7 +64,7 @@ func Encode(a Attestation) ([]byte, error) {
 		out = append(out, Separator)
 		out = appendSignature(out, s)
 	}
-	return out, nil
+	return out
 }
 
 func appendSignature(b []byte, s Signature) []byte {
@@ -131,6 +137,12 @@ func parseSignatures(tail []byte) (*Signature, []Signature, error) {
 		id, err := peer.Decode(string(fields[i]))
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: signer %q is not a peer ID: %w", entry, fields[i], err)
+		}
+		// peer.Decode takes a CID with any multihash, but writes back as base58, which it reads
+		// only for identity and sha2-256 multihashes (what real peer IDs use): such an ID could
+		// not be written again, nor verified.
+		if back, err := peer.Decode(id.String()); err != nil || back != id {
+			return nil, nil, fmt.Errorf("%s: signer %q cannot be written back as a peer ID", entry, fields[i])
 		}
 		sigs = append(sigs, Signature{Signer: id, Signature: string(fields[i+1])})
 	}
