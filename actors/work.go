@@ -95,18 +95,18 @@ func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 	w.cfg.Metrics.rollCallsSeen.WithLabelValues(rc.FunctionID).Inc()
 	if rc.Consensus != messages.ConsensusNone {
 		// Consensus clusters are not implemented yet: volunteering would only fail later.
-		w.skip(rc, skipConsensus, nil)
+		w.skip(rc, skipConsensus, attest.Mismatch{})
 		return
 	}
 	if rc.Attributes != nil {
 		// Spec §4.4 step 2: only a worker whose attestation satisfies the attributes answers.
 		if m := w.cfg.Attestation.Current().Match(rc.Attributes); !m.OK() {
-			w.skip(rc, string(m.Reason), &m)
+			w.skip(rc, string(m.Reason), m)
 			return
 		}
 	}
 	if w.busy() {
-		w.skip(rc, skipBusy, nil)
+		w.skip(rc, skipBusy, attest.Mismatch{})
 		return
 	}
 	if w.cfg.Functions.IsInstalled(rc.FunctionID) {
@@ -121,12 +121,13 @@ func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 }
 
 // skip counts a roll call this worker stays silent on (the spec sends no negative answer);
-// mismatch, when the attestation is the reason, says which part failed.
-func (w *work) skip(rc messages.MsgRollCall, reason string, mismatch *attest.Mismatch) {
+// mismatch, when the attestation is the reason, says which part failed. It is passed by value
+// and formatted only when logged, so the path costs no allocation.
+func (w *work) skip(rc messages.MsgRollCall, reason string, mismatch attest.Mismatch) {
 	w.cfg.Metrics.rollCallsSkipped.WithLabelValues(reason).Inc()
-	if ev := w.cfg.Log.Debug(); ev.Enabled() { // the detail is formatted only when logged
-		if mismatch != nil {
-			ev = ev.Stringer("mismatch", mismatch)
+	if ev := w.cfg.Log.Debug(); ev.Enabled() {
+		if !mismatch.OK() {
+			ev = ev.Str("mismatch", mismatch.String())
 		}
 		ev.Str("request", rc.RequestID).Str("function", rc.FunctionID).Str("reason", reason).Msg("not volunteering on a roll call")
 	}
