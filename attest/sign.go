@@ -9,7 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// What is signed (as in the original b7s-attributes):
+// What is signed (as in the original b7s-attributes format):
 //   - the node signs the plain attribute bytes;
 //   - an attestor signs the plain attribute bytes followed directly by the node's base58 ID,
 //     0x1F and the node signature's base64 text: exactly the node's part of the signature
