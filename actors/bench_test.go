@@ -3,11 +3,15 @@ package actors
 import (
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
 )
@@ -54,4 +58,69 @@ func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkWorkRollCall measures a worker's work actor answering roll calls: the checks
+// (consensus, attributes against the attestation, admission), then the answer encoded and
+// handed to the (fake) host. "no_attributes" is the common roll call, whose cost the attribute
+// check must not change; "attributes_match" pays for the match; "attributes_mismatch" is the
+// silent path (a matching roll call after them marks the end).
+func BenchmarkWorkRollCall(b *testing.B) {
+	attestorKey := newKey(b)
+	loaded := attestation(b, []crypto.PrivKey{attestorKey}, "region", "eu", "tier", "gold", "cpu", "x86")
+	match := &messages.Attributes{AttestationRequired: true, Values: []messages.Parameter{{Name: "region", Value: "eu"}},
+		Attestors: messages.Attestors{Each: []peer.ID{idOf(b, attestorKey)}}}
+	mismatch := &messages.Attributes{Values: []messages.Parameter{{Name: "region", Value: "us"}}}
+	cases := []struct {
+		name       string
+		attributes *messages.Attributes
+		silent     bool
+	}{
+		{"no_attributes", nil, false},
+		{"attributes_match", match, false},
+		{"attributes_mismatch", mismatch, true},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			host := newFakeHost(self)
+			sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+				return newSlogLogger(zerolog.Nop())
+			}))
+			defer sys.Shutdown()
+			reg := inspect.NewRegistry()
+			root := reg.Root(sys)
+			metrics := newMetrics(nil)
+			holder := &attest.Holder{}
+			holder.Set(loaded)
+			w, _ := root.SpawnNamed(reg.Props("work", newWork(workConfig{
+				Self: self, Concurrency: 10, QueueSize: 100, Attestation: holder,
+				Functions: installedFunctions{"fn": true}, Outbox: newOutbox(host, time.Second, metrics, zerolog.Nop()),
+				Results: newResultCache(10), Tree: newTree(reg, nil, nil), Metrics: metrics, Log: zerolog.Nop(),
+			})), "work")
+			rollCall := func(a *messages.Attributes) *delivery {
+				return &delivery{Pipeline: pipeline{Topic: p2p.DefaultTopic}, From: head, Author: head,
+					Message: messages.MsgRollCall{Origin: head, FunctionID: "fn", RequestID: "r", Attributes: a}}
+			}
+			d, sentinel := rollCall(c.attributes), rollCall(nil)
+			b.ReportAllocs()
+			b.ResetTimer()
+			go func() {
+				for range b.N {
+					root.Send(w, d)
+				}
+				if c.silent {
+					root.Send(w, sentinel)
+				}
+			}()
+			answers := b.N
+			if c.silent {
+				answers = 1
+			}
+			for range answers {
+				<-host.sent
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rollcalls/s")
+		})
+	}
 }

@@ -19,6 +19,7 @@ type nodeMetrics struct {
 	rollCallsPublished   *prometheus.CounterVec // {function}
 	rollCallsSeen        *prometheus.CounterVec // {function}
 	rollCallsApplied     *prometheus.CounterVec // {function}
+	rollCallsSkipped     *prometheus.CounterVec // {reason}
 	functionExecutions   *prometheus.CounterVec // {function}
 	info                 *prometheus.GaugeVec   // {id,version,role}
 }
@@ -43,6 +44,8 @@ func newMetrics(reg prometheus.Registerer) *nodeMetrics {
 		rollCallsPublished: counter("b7s_node_rollcalls_published", "Roll calls published, by function.", "function"),
 		rollCallsSeen:      counter("b7s_node_rollcalls_seen", "Roll calls received, by function.", "function"),
 		rollCallsApplied:   counter("b7s_node_rollcalls_applied", "Roll calls answered with an offer, by function.", "function"),
+		rollCallsSkipped: counter("b7s_node_rollcalls_skipped",
+			"Roll calls a worker stayed silent on, by reason: consensus, busy, or the attestation's (no_attestation, not_attested, attestor_each, attestor_one_of, attribute_missing, attribute_value).", "reason"),
 		functionExecutions: counter("b7s_node_function_executions", "Function executions requested of this node, by function.", "function"),
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "b7s_node_info", Help: "Always 1; labels describe the node."}, []string{"id", "version", "role"}),
@@ -50,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) *nodeMetrics {
 	if reg != nil {
 		reg.MustRegister(m.messagesProcessed, m.messagesProcessedOK, m.messagesProcessedErr, m.messagesSent,
 			m.messagesPublished, m.messagesDropped, m.topicMessages, m.topicSubscriptions, m.directMessages,
-			m.rollCallsPublished, m.rollCallsSeen, m.rollCallsApplied, m.functionExecutions, m.info)
+			m.rollCallsPublished, m.rollCallsSeen, m.rollCallsApplied, m.rollCallsSkipped, m.functionExecutions, m.info)
 	}
 	return m
 }

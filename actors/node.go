@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/internal/check"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
@@ -84,6 +85,9 @@ type Deps struct {
 	Store      FunctionStore         // workers' function store; nil on heads
 	Functions  FunctionLocator       // workers: where installed functions are (the same store)
 	Runner     FunctionRunner        // workers: the WebAssembly executor
+	// Attestation holds the worker's attestation, matched against roll calls with attributes;
+	// nil (or empty) means none, and such roll calls go unanswered (spec §4.4).
+	Attestation *attest.Holder
 	// Middleware wraps every actor's receive, inside the inspection middleware: the hook for the
 	// test harness's fault injection. Nil in production.
 	Middleware []actor.ReceiverMiddleware
@@ -209,7 +213,7 @@ func (n *Node) owners(deps Deps) []childSpec {
 			name: "work", kind: "work",
 			producer: newWork(workConfig{
 				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize,
-				Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"),
+				Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"), Attestation: deps.Attestation,
 				Outbox: n.outbox, Results: n.results, Tree: n.tree, Metrics: n.metrics, Log: n.log,
 			}),
 			owns:       []string{messages.TypeRollCall, messages.TypeExecute},

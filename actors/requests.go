@@ -167,6 +167,7 @@ func (s *headRequest) params() request.Params {
 		RollCallTimeout:  rollCall,
 		SettleWindow:     s.cfg.SettleWindow,
 		ExecutionTimeout: exec,
+		Attributes:       c.Attributes,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/messages"
 )
@@ -33,6 +34,8 @@ type workConfig struct {
 	Runner      FunctionRunner
 	Functions   FunctionLocator
 	Installer   *actor.PID // asked for functions a roll call needs
+	// Attestation is what roll calls with attributes are matched against; nil or empty: none.
+	Attestation *attest.Holder
 	Outbox      *outbox
 	Results     *resultCache
 	Tree        *tree
@@ -81,18 +84,29 @@ func (w *work) busy() bool {
 	return len(w.running) >= w.cfg.Concurrency && len(w.queue) >= w.cfg.QueueSize
 }
 
+// Reasons a worker stays silent on a roll call, besides the attestation's (attest.Reason); the
+// reason label of b7s_node_rollcalls_skipped.
+const (
+	skipConsensus = "consensus"
+	skipBusy      = "busy"
+)
+
 func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 	w.cfg.Metrics.rollCallsSeen.WithLabelValues(rc.FunctionID).Inc()
-	switch {
-	case rc.Consensus != messages.ConsensusNone:
+	if rc.Consensus != messages.ConsensusNone {
 		// Consensus clusters are not implemented yet: volunteering would only fail later.
-		w.cfg.Log.Debug().Str("request", rc.RequestID).Stringer("consensus", rc.Consensus).Msg("roll call needs consensus; not volunteering")
+		w.skip(rc, skipConsensus, attest.Mismatch{})
 		return
-	case rc.Attributes != nil:
-		// We load no attestation, so we cannot satisfy attribute requirements (spec §4.4).
-		return
-	case w.busy():
-		w.cfg.Log.Debug().Str("request", rc.RequestID).Msg("queue full; not volunteering")
+	}
+	if rc.Attributes != nil {
+		// Spec §4.4 step 2: only a worker whose attestation satisfies the attributes answers.
+		if m := w.cfg.Attestation.Current().Match(rc.Attributes); !m.OK() {
+			w.skip(rc, string(m.Reason), m)
+			return
+		}
+	}
+	if w.busy() {
+		w.skip(rc, skipBusy, attest.Mismatch{})
 		return
 	}
 	if w.cfg.Functions.IsInstalled(rc.FunctionID) {
@@ -103,6 +117,19 @@ func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 	w.pendingRollCalls[rc.FunctionID] = append(waiting, rc)
 	if len(waiting) == 0 {
 		ctx.Send(w.cfg.Installer, &installRequest{CID: rc.FunctionID, ReplyTo: ctx.Self()})
+	}
+}
+
+// skip counts a roll call this worker stays silent on (the spec sends no negative answer);
+// mismatch, when the attestation is the reason, says which part failed. It is passed by value
+// and formatted only when logged, so the path costs no allocation.
+func (w *work) skip(rc messages.MsgRollCall, reason string, mismatch attest.Mismatch) {
+	w.cfg.Metrics.rollCallsSkipped.WithLabelValues(reason).Inc()
+	if ev := w.cfg.Log.Debug(); ev.Enabled() {
+		if !mismatch.OK() {
+			ev = ev.Str("mismatch", mismatch.String())
+		}
+		ev.Str("request", rc.RequestID).Str("function", rc.FunctionID).Str("reason", reason).Msg("not volunteering on a roll call")
 	}
 }
 

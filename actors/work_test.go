@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/b7s-actor/b7s/actors/actortest"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
@@ -48,10 +51,18 @@ func (f installedFunctions) FunctionPath(cid, method string) (string, error) {
 	return "/functions/" + cid + "/" + method, nil
 }
 
-// Real peer IDs: results are keyed by them on the wire.
-var head, self = newPeerID(), newPeerID()
+// Real peer IDs: results are keyed by them on the wire. The worker's key signs its attestation.
+var (
+	head          = newPeerID()
+	selfKey, self = newIdentity()
+)
 
 func newPeerID() peer.ID {
+	_, id := newIdentity()
+	return id
+}
+
+func newIdentity() (crypto.PrivKey, peer.ID) {
 	key, err := p2p.GenerateKey()
 	if err != nil {
 		panic(err)
@@ -60,15 +71,35 @@ func newPeerID() peer.ID {
 	if err != nil {
 		panic(err)
 	}
+	return key, id
+}
+
+func newKey(t testing.TB) crypto.PrivKey {
+	t.Helper()
+	key, err := p2p.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func idOf(t testing.TB, key crypto.PrivKey) peer.ID {
+	t.Helper()
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return id
 }
 
 type workFixture struct {
-	sys       *actortest.System
-	work      *actor.PID
-	host      *fakeHost
-	runner    *gatedRunner
-	installer *actortest.Probe
+	sys         *actortest.System
+	work        *actor.PID
+	host        *fakeHost
+	runner      *gatedRunner
+	installer   *actortest.Probe
+	metrics     *nodeMetrics
+	attestation *attest.Holder // empty: no attestation loaded
 }
 
 func newWorkFixture(t *testing.T, concurrency, queue int) workFixture {
@@ -77,13 +108,14 @@ func newWorkFixture(t *testing.T, concurrency, queue int) workFixture {
 	runner := &gatedRunner{release: make(chan struct{})}
 	installer := sys.NewProbe(t, "installer")
 	metrics := newMetrics(nil)
+	holder := &attest.Holder{}
 	w := sys.Spawn(t, "work", "work", newWork(workConfig{
-		Self: self, Concurrency: concurrency, QueueSize: queue,
+		Self: self, Concurrency: concurrency, QueueSize: queue, Attestation: holder,
 		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
 		Outbox:  testOutbox(t, host, sys),
 		Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
 	}), actor.WithSupervisor(newStopOnFailure()))
-	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer}
+	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer, metrics: metrics, attestation: holder}
 }
 
 func (f workFixture) execute(id, function string) {
@@ -197,6 +229,9 @@ func TestWork_RollCallAnswers(t *testing.T) {
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: messages.ConsensusRaft})
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: &messages.Attributes{AttestationRequired: true}})
 		f.nothingSent(t)
+		if n := testutil.ToFloat64(f.metrics.rollCallsSkipped.WithLabelValues(skipConsensus)); n != 1 {
+			t.Fatalf("consensus skips %v", n)
+		}
 
 		// Not installed: the worker asks the installer and answers with the outcome.
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "new"})
@@ -220,6 +255,100 @@ func TestWork_RollCallAnswers(t *testing.T) {
 		synctest.Wait()
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
 		f.nothingSent(t)
+		if n := testutil.ToFloat64(f.metrics.rollCallsSkipped.WithLabelValues(skipBusy)); n != 1 {
+			t.Fatalf("busy skips %v", n)
+		}
 		close(f.runner.release)
+	})
+}
+
+// attestation returns a verified attestation of pairs for this worker (self's key), attested by
+// attestors.
+func attestation(t testing.TB, attestors []crypto.PrivKey, pairs ...string) *attest.Loaded {
+	t.Helper()
+	a := attest.Attestation{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		a.Attributes = append(a.Attributes, attest.Attribute{Name: pairs[i], Value: pairs[i+1]})
+	}
+	if err := attest.Sign(&a, selfKey); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range attestors {
+		if err := attest.AddAttestor(&a, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := attest.NewLoaded(a, self, "test", [32]byte{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestWork_RollCallWithAttributesAnswersOnlyWhenTheAttestationMatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWorkFixture(t, 1, 1)
+		attestor, stranger := newKey(t), newKey(t)
+		attestorID, strangerID := idOf(t, attestor), idOf(t, stranger)
+		eu := func() *messages.Attributes {
+			return &messages.Attributes{Values: []messages.Parameter{{Name: "region", Value: "eu"}}}
+		}
+		skipped := func(reason string) float64 {
+			return testutil.ToFloat64(f.metrics.rollCallsSkipped.WithLabelValues(reason))
+		}
+
+		// Nothing loaded: silent on every roll call with attributes, counted.
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: eu()})
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: &messages.Attributes{}})
+		f.nothingSent(t)
+		if n := skipped("no_attestation"); n != 2 {
+			t.Fatalf("no_attestation skips %v", n)
+		}
+
+		f.attestation.Set(attestation(t, []crypto.PrivKey{attestor}, "region", "eu"))
+		accepted := []*messages.Attributes{
+			eu(),
+			{AttestationRequired: true},
+			{Attestors: messages.Attestors{Each: []peer.ID{attestorID}}},
+			{Values: eu().Values, Attestors: messages.Attestors{OneOf: []peer.ID{strangerID, attestorID}}},
+		}
+		for _, a := range accepted {
+			f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: a})
+			if _, msg := f.sent(t); msg.(messages.MsgRollCallResponse).Code != messages.CodeAccepted {
+				t.Fatalf("%+v: %+v", a, msg)
+			}
+		}
+		refused := map[string]*messages.Attributes{
+			"attribute_value":   {Values: []messages.Parameter{{Name: "region", Value: "us"}}},
+			"attribute_missing": {Values: []messages.Parameter{{Name: "gpu", Value: "yes"}}},
+			"attestor_each":     {Attestors: messages.Attestors{Each: []peer.ID{attestorID, strangerID}}},
+			"attestor_one_of":   {Attestors: messages.Attestors{OneOf: []peer.ID{strangerID}}},
+		}
+		for reason, a := range refused {
+			f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: a})
+			f.nothingSent(t)
+			if n := skipped(reason); n != 1 {
+				t.Fatalf("%s skips %v", reason, n)
+			}
+		}
+
+		// A new attestation takes effect at the next roll call; an unattested one fails
+		// attestation_required.
+		f.attestation.Set(attestation(t, nil, "region", "us"))
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: eu()})
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: &messages.Attributes{AttestationRequired: true}})
+		f.nothingSent(t)
+		if skipped("attribute_value") != 2 || skipped("not_attested") != 1 {
+			t.Fatal("skips after the swap not counted")
+		}
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: &messages.Attributes{Values: []messages.Parameter{{Name: "region", Value: "us"}}}})
+		if _, msg := f.sent(t); msg.(messages.MsgRollCallResponse).Code != messages.CodeAccepted {
+			t.Fatalf("after the swap: %+v", msg)
+		}
+		// Without attributes the attestation plays no part.
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
+		if _, msg := f.sent(t); msg.(messages.MsgRollCallResponse).Code != messages.CodeAccepted {
+			t.Fatalf("no attributes: %+v", msg)
+		}
 	})
 }

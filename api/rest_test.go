@@ -15,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -371,5 +373,49 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 	case <-ch:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// A worker's /debug/actors shows the attestation in use, in JSON and under the text tree; a
+// node without one shows none.
+func TestActors_ShowTheAttestation(t *testing.T) {
+	loaded := time.Date(2024, 11, 5, 10, 0, 0, 0, time.UTC)
+	info := &attest.Info{Source: "/etc/b7s/attributes.bin", SHA256: "ab12", LoadedAt: loaded,
+		Attributes: []attest.Attribute{{Name: "region", Value: "eu"}}, Signer: mustPeer(t, worker1),
+		Attestors: []peer.ID{mustPeer(t, worker2)}, LastError: "load attestation: boom"}
+	get := func(d Deps, query string) string {
+		rec := httptest.NewRecorder()
+		newHandler(d, time.Second).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathActors+query, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", PathActors+query, rec.Code)
+		}
+		return rec.Body.String()
+	}
+	d := Deps{Inspect: inspect.NewRegistry(), Gatherer: prometheus.NewRegistry(), NodeID: worker1, Role: "worker",
+		Attestation: func() *attest.Info { return info }}
+
+	var tree ActorTree
+	if err := json.Unmarshal([]byte(get(d, "")), &tree); err != nil {
+		t.Fatal(err)
+	}
+	if tree.Attestation == nil || !sameJSON(t, tree.Attestation, info) {
+		t.Fatalf("attestation %+v, want %+v", tree.Attestation, info)
+	}
+	text := get(d, "?format=text")
+	for _, want := range []string{"attestation from /etc/b7s/attributes.bin (sha256 ab12, loaded 2024-11-05T10:00:00Z)",
+		"  region=eu\n", "  signed by " + worker1, "  attested by " + worker2, "  last reload failed: load attestation: boom"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text tree lacks %q:\n%s", want, text)
+		}
+	}
+
+	for name, none := range map[string]func() *attest.Info{"no attestation": func() *attest.Info { return nil }, "head": nil} {
+		d.Attestation = none
+		if body := get(d, ""); strings.Contains(body, `"attestation"`) {
+			t.Errorf("%s: %s", name, body)
+		}
+		if body := get(d, "?format=text"); strings.Contains(body, "attestation") {
+			t.Errorf("%s: %s", name, body)
+		}
 	}
 }

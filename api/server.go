@@ -2,7 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -22,6 +26,8 @@ type Deps struct {
 	NodeID string
 	Role   string
 	Log    zerolog.Logger
+	// Attestation describes a worker's attestation in use (nil result: none); nil on heads.
+	Attestation func() *attest.Info
 }
 
 // NewHandler returns the node's HTTP handler.
@@ -76,20 +82,52 @@ type ActorTree struct {
 	Role   string               `json:"role"`
 	Time   time.Time            `json:"time"`
 	Actors []*inspect.ActorInfo `json:"actors"`
+	// Attestation is a worker's attestation in use: what roll calls with attributes are
+	// matched against. Absent when none is loaded.
+	Attestation *attest.Info `json:"attestation,omitempty"`
 }
 
 func (d Deps) handleActors(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	tree := d.Inspect.Tree()
+	var att *attest.Info
+	if d.Attestation != nil {
+		att = d.Attestation()
+	}
 	if r.URL.Query().Get("format") == "text" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_ = inspect.WriteText(w, tree, now)
+		if inspect.WriteText(w, tree, now) == nil && att != nil {
+			_ = writeAttestationText(w, att)
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ") // read by people as often as by programs
-	_ = enc.Encode(ActorTree{Node: d.NodeID, Role: d.Role, Time: now, Actors: tree})
+	_ = enc.Encode(ActorTree{Node: d.NodeID, Role: d.Role, Time: now, Actors: tree, Attestation: att})
+}
+
+// writeAttestationText is the attestation under the text tree: its attributes, signer and
+// attestors, where it came from, and the last reload's error if any.
+func writeAttestationText(w io.Writer, a *attest.Info) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nattestation from %s (sha256 %s, loaded %s)\n", a.Source, a.SHA256, a.LoadedAt.UTC().Format(time.RFC3339))
+	for _, attr := range a.Attributes {
+		fmt.Fprintf(&b, "  %s\n", attr)
+	}
+	signer := "unsigned"
+	if a.Signer != "" {
+		signer = a.Signer.String()
+	}
+	fmt.Fprintf(&b, "  signed by %s\n", signer)
+	for _, id := range a.Attestors {
+		fmt.Fprintf(&b, "  attested by %s\n", id)
+	}
+	if a.LastError != "" {
+		fmt.Fprintf(&b, "  last reload failed: %s\n", a.LastError)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // errorBody is the shape of every handler error (spec §9).

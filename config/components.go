@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/messages"
@@ -72,4 +73,14 @@ func (c Config) Host() p2p.Config {
 	h.LibP2PMetrics = c.Telemetry.Metrics.LibP2P
 	h.MaxDirectMessageBytes = messages.DirectMessageLimit(c.Worker.MaxOutputBytes)
 	return h
+}
+
+// Attestation is where a worker's attestation comes from; the caller sets Self and Logger.
+func (c Config) Attestation() attest.Config {
+	a := attest.DefaultConfig()
+	a.File = c.AttributesFile
+	a.FromGateway = c.LoadAttributes
+	a.GatewayTemplate = c.AttributesGateway
+	a.Timeout = c.AttributesTimeout
+	return a
 }

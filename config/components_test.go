@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/messages"
@@ -27,6 +28,9 @@ func TestDefault_ComesFromComponents(t *testing.T) {
 	store := c.Store()
 	if want := fstore.DefaultConfig(); store.Workspace != "" || !reflect.DeepEqual(store, want) {
 		t.Errorf("store config from defaults:\n got %+v\nwant %+v", store, want)
+	}
+	if got, want := c.Attestation(), attest.DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("attestation config from defaults:\n got %+v\nwant %+v", got, want)
 	}
 	host := c.Host()
 	if host.MaxDirectMessageBytes != messages.DirectMessageLimit(c.Worker.MaxOutputBytes) {
@@ -66,6 +70,14 @@ func TestComponents_CarryTheSettings(t *testing.T) {
 	}
 	if s := c.Store(); s.GatewayTemplate != "http://127.0.0.1:1/{cid}" || s.Workspace != "/w" {
 		t.Errorf("store %+v", s)
+	}
+	c.AttributesFile, c.AttributesGateway, c.AttributesTimeout = "/a.bin", "http://127.0.0.1:1/{name}", 3
+	if a := c.Attestation(); a.File != "/a.bin" || a.FromGateway || a.GatewayTemplate != "http://127.0.0.1:1/{name}" || a.Timeout != 3 {
+		t.Errorf("attestation %+v", a)
+	}
+	c.LoadAttributes = true
+	if a := c.Attestation(); !a.FromGateway {
+		t.Errorf("load-attributes did not reach the attestation config: %+v", a)
 	}
 	if h := c.Host(); h.Port != 4242 || !h.DisableQUIC || h.MaxDirectMessageBytes != messages.DirectMessageLimit(1000) {
 		t.Errorf("host %+v", h)

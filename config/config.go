@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/p2p"
@@ -30,8 +31,17 @@ type Config struct {
 	// Workspace is the function store root; empty means <nodeDir>/workspace
 	// (see ResolvePaths). ResolvePaths makes it absolute.
 	Workspace string `yaml:"workspace"`
-	// LoadAttributes fetches the node's attestation from IPNS at start.
+	// LoadAttributes fetches a worker's attestation at start from the IPNS record of its own
+	// key, through AttributesGateway (the original's --load-attributes).
 	LoadAttributes bool `yaml:"load-attributes"`
+	// AttributesFile is the path of a worker's attestation in the original b7s-attributes
+	// format; reloaded on SIGHUP and on each fstore.sync-interval when it changed.
+	AttributesFile string `yaml:"attributes-file"`
+	// AttributesGateway is the URL template LoadAttributes fetches; "{name}" becomes the
+	// node's IPNS name (k51…).
+	AttributesGateway string `yaml:"attributes-gateway"`
+	// AttributesTimeout bounds one load of the attestation; start waits no longer.
+	AttributesTimeout time.Duration `yaml:"attributes-timeout"`
 	// Topics are joined in addition to the default topic, which is always joined.
 	Topics []string `yaml:"topics"`
 	// DB is the persistent store path; empty means <nodeDir>/db (see ResolvePaths).
@@ -179,10 +189,13 @@ type Metrics struct {
 // ResolvePaths.
 func Default() Config {
 	node, exec, store, host := actors.DefaultConfig(), executor.DefaultConfig(), fstore.DefaultConfig(), p2p.DefaultConfig()
+	att := attest.DefaultConfig()
 	return Config{
-		Role:           string(node.Role),
-		Concurrency:    uint(node.Concurrency),
-		HealthInterval: node.HealthInterval,
+		Role:              string(node.Role),
+		Concurrency:       uint(node.Concurrency),
+		HealthInterval:    node.HealthInterval,
+		AttributesGateway: att.GatewayTemplate,
+		AttributesTimeout: att.Timeout,
 		Log: Log{
 			Level:  "info",
 			Format: LogFormatConsole,

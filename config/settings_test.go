@@ -86,6 +86,7 @@ func TestNewFlagSet_RegistersSpecFlags(t *testing.T) {
 		"settle-window": "", "result-cache-size": "", "queue-size": "", "max-output-bytes": "",
 		"memory-limit-pages": "", "max-run-time": "", "compilation-cache": "", "gateway": "", "sync-interval": "",
 		"quic": "", "discovery": "", "libp2p-metrics": "", "pprof": "",
+		"attributes-file": "", "attributes-gateway": "", "attributes-timeout": "",
 	}
 	fs, _ := NewFlagSet("test")
 	for name, short := range want {

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/internal/check"
 )
 
@@ -33,11 +34,12 @@ const (
 	MinMaxOutputBytes   = 1
 	// MaxMaxOutputBytes keeps results sendable: JSON can make each output byte six on the
 	// wire, so 4 MiB of stdout and of stderr is a message of 48 MiB (messages.DirectMessageLimit).
-	MaxMaxOutputBytes   = 4 << 20
-	MinMemoryLimitPages = 1
-	MaxMemoryLimitPages = 65536 // 4 GiB, the wasm32 address space
-	MinMaxRunTime       = 100 * time.Millisecond
-	MinSyncInterval     = time.Second
+	MaxMaxOutputBytes    = 4 << 20
+	MinMemoryLimitPages  = 1
+	MaxMemoryLimitPages  = 65536 // 4 GiB, the wasm32 address space
+	MinMaxRunTime        = 100 * time.Millisecond
+	MinSyncInterval      = time.Second
+	MinAttributesTimeout = 100 * time.Millisecond
 )
 
 // logLevels are the zerolog level names log.level accepts.
@@ -76,6 +78,7 @@ func (c Config) Validate() error {
 		}
 	}
 	add(check.Min("health-interval", c.HealthInterval, MinHealthInterval))
+	errs = append(errs, c.validateAttributes()...)
 
 	if _, err := parseLogLevel(c.Log.Level); err != nil {
 		add(fmt.Errorf("log.level: %w", err))
@@ -91,6 +94,21 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Telemetry.validate(c.IsHead() && c.Head.RestAPI != "")...)
 
 	return errors.Join(errs...)
+}
+
+// validateAttributes checks the attestation's source: one at most, and a usable gateway.
+func (c Config) validateAttributes() []error {
+	var errs []error
+	if c.AttributesFile != "" && c.LoadAttributes {
+		errs = append(errs, errors.New("attributes-file: set together with load-attributes; an attestation has one source"))
+	}
+	if err := attest.ValidateGatewayTemplate("attributes-gateway", c.AttributesGateway); err != nil {
+		errs = append(errs, err)
+	}
+	if err := check.Min("attributes-timeout", c.AttributesTimeout, MinAttributesTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 func (c Connectivity) validate() []error {

@@ -41,6 +41,9 @@ type Daemon struct {
 	http     *http.Server
 	httpAddr net.Addr
 	log      zerolog.Logger
+
+	// attestation is a worker's; nil on heads.
+	attestation *attestation
 }
 
 // Options are what the configuration does not carry.
@@ -97,6 +100,11 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 		if opts.WrapRunner != nil {
 			deps.Runner = opts.WrapRunner(d.executor)
 		}
+		if deps.Attestation, err = d.startAttestation(ctx); err != nil {
+			return nil, err
+		}
+	} else if cfg.Attestation().Enabled() {
+		log.Warn().Msg("attributes-file and load-attributes are ignored: a head answers no roll calls")
 	}
 	nodeCfg := cfg.Node(opts.Version)
 	if opts.Backoff != nil {
@@ -178,7 +186,8 @@ func (d *Daemon) startHTTP() error {
 		return fmt.Errorf("listen http %s: %w", addr, err)
 	}
 	d.httpAddr = ln.Addr()
-	deps := api.Deps{Inspect: d.Node.Inspect(), Gatherer: d.Metrics, NodeID: d.Host.ID().String(), Role: d.Config.Role, Log: d.log}
+	deps := api.Deps{Inspect: d.Node.Inspect(), Gatherer: d.Metrics, NodeID: d.Host.ID().String(), Role: d.Config.Role, Log: d.log,
+		Attestation: d.attestationInfo}
 	if d.Config.IsHead() {
 		deps.Head = d.Node
 	}
@@ -234,6 +243,7 @@ func (d *Daemon) stop() {
 	if d.Node != nil {
 		d.Node.Stop()
 	}
+	d.stopAttestation()
 	if d.executor != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := d.executor.Close(ctx); err != nil {

@@ -116,6 +116,7 @@ func (h *harness) start(a *args) (string, error) {
 		RollCallTimeout:  a.dur("rollcall_timeout", 5*time.Second),
 		SettleWindow:     a.dur("settle", 100*time.Millisecond),
 		ExecutionTimeout: a.dur("exec_timeout", 20*time.Second),
+		Attributes:       a.attributes("attributes"),
 	}
 	h.now = a.at(t0)
 	if a.err != nil {
@@ -225,6 +226,27 @@ type args struct {
 	c    *ddCase
 	used map[string]bool
 	err  error
+}
+
+// attributes reads `k="name=value,…"` as roll-call attributes (absent: nil; "" asks for {}).
+func (a *args) attributes(k string) *messages.Attributes {
+	v, ok := a.c.args[k]
+	if !ok {
+		return nil
+	}
+	a.used[k] = true
+	attrs := &messages.Attributes{}
+	for pair := range strings.SplitSeq(v, ",") {
+		if pair == "" {
+			continue
+		}
+		name, value, found := strings.Cut(pair, "=")
+		if !found {
+			a.err = errors.Join(a.err, fmt.Errorf("%s: %q is not name=value", k, pair))
+		}
+		attrs.Values = append(attrs.Values, messages.Parameter{Name: name, Value: value})
+	}
+	return attrs
 }
 
 func (a *args) str(k, def string) string {

@@ -131,7 +131,17 @@ func (m *Machine) expire(now time.Time) []Effect {
 	return nil
 }
 
+// rollCallTimeoutMessage says how the roll call fell short. With attributes it names them: a
+// worker that does not match stays silent (spec §4.4), so the head cannot tell a worker that
+// does not match from one that is absent, only that no matching worker answered.
 func (m *Machine) rollCallTimeoutMessage() string {
+	if a := m.p.Attributes; a != nil {
+		if m.p.NodeCount == -1 {
+			return fmt.Sprintf("roll call timed out: no worker matching the requested attributes (%s) answered", describeAttributes(a))
+		}
+		return fmt.Sprintf("roll call timed out: %d of %s matching the requested attributes (%s) answered",
+			len(m.accepted), workers(m.p.NodeCount), describeAttributes(a))
+	}
 	if m.p.NodeCount == -1 {
 		return "roll call timed out: no worker answered"
 	}

@@ -310,3 +310,23 @@ func TestRandomInputs_Invariants(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeAttributes(t *testing.T) {
+	a, b := peer.ID("A"), peer.ID("B")
+	cases := []struct {
+		in   messages.Attributes
+		want string
+	}{
+		{messages.Attributes{}, "an attestation"},
+		{messages.Attributes{AttestationRequired: true}, "attested"},
+		{messages.Attributes{Values: []messages.Parameter{{Name: "region", Value: "eu"}, {Name: "tier", Value: ""}}}, "region=eu, tier="},
+		{messages.Attributes{AttestationRequired: true, Values: []messages.Parameter{{Name: "region", Value: "eu"}},
+			Attestors: messages.Attestors{Each: []peer.ID{a, b}}}, "region=eu, attested by each of " + a.String() + ", " + b.String()},
+		{messages.Attributes{Attestors: messages.Attestors{OneOf: []peer.ID{b}}}, "attested by one of " + b.String()},
+	}
+	for _, c := range cases {
+		if got := describeAttributes(&c.in); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.in, got, c.want)
+		}
+	}
+}

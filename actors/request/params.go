@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/messages"
 )
 
 // Params describe one execution request as the supervisor sees it.
@@ -23,6 +27,9 @@ type Params struct {
 	SettleWindow time.Duration
 	// ExecutionTimeout is the gather deadline, measured from when MsgExecute is sent.
 	ExecutionTimeout time.Duration
+	// Attributes are what the roll call asks of workers (nil: nothing). Workers that do not
+	// match stay silent, so a roll call that times out says what was asked.
+	Attributes *messages.Attributes
 }
 
 // ErrInvalidParams is wrapped by every error Validate returns.
@@ -62,4 +69,33 @@ func (p Params) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrInvalidParams, strings.Join(problems, "; "))
+}
+
+// describeAttributes says in words what a roll call asks of workers, e.g.
+// "region=eu, attested by one of 12D3KooW…".
+func describeAttributes(a *messages.Attributes) string {
+	var parts []string
+	for _, v := range a.Values {
+		parts = append(parts, v.Name+"="+v.Value)
+	}
+	ids := func(list []peer.ID) string {
+		s := make([]string, len(list))
+		for i, id := range list {
+			s[i] = id.String()
+		}
+		return strings.Join(s, ", ")
+	}
+	if len(a.Attestors.Each) > 0 {
+		parts = append(parts, "attested by each of "+ids(a.Attestors.Each))
+	}
+	if len(a.Attestors.OneOf) > 0 {
+		parts = append(parts, "attested by one of "+ids(a.Attestors.OneOf))
+	}
+	if a.AttestationRequired && len(a.Attestors.Each) == 0 && len(a.Attestors.OneOf) == 0 {
+		parts = append(parts, "attested")
+	}
+	if len(parts) == 0 {
+		return "an attestation"
+	}
+	return strings.Join(parts, ", ")
 }

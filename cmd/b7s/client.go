@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/api/client"
 	"github.com/b7s-actor/b7s/messages"
@@ -75,6 +77,9 @@ func runExec(args []string, stdout io.Writer) error {
 	env := fs.StringArray("env", nil, "environment variable NAME=VALUE (repeatable)")
 	timeout := fs.Int("timeout", 0, "roll-call wait in seconds (0: the head's default)")
 	topic := fs.String("topic", "", "pubsub topic for the roll call (default: the head's default topic)")
+	attrs := fs.StringArray("attribute", nil, "run only on workers attested with NAME=VALUE (repeatable)")
+	attestedBy := fs.StringArray("attested-by", nil, "run only on workers this peer ID attested (repeatable: each of them)")
+	attested := fs.Bool("attested", false, "run only on workers with at least one attestor")
 	asJSON := fs.Bool("json", false, "print the JSON response")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -85,6 +90,9 @@ func runExec(args []string, stdout io.Writer) error {
 
 	req, err := executionRequest(*function, *method, *fnArgs, *env, *nodes, *timeout, *topic)
 	if err != nil {
+		return err
+	}
+	if req.Config.Attributes, err = requestAttributes(*attrs, *attestedBy, *attested); err != nil {
 		return err
 	}
 	// Only a given --stdin is sent: "" and no stdin differ on the wire (spec §3.2).
@@ -141,6 +149,30 @@ func executionRequest(function, method string, args, env []string, nodes, timeou
 		req.Config.Environment = append(req.Config.Environment, messages.EnvVar{Name: name, Value: value})
 	}
 	return req, nil
+}
+
+// requestAttributes is the request's attributes from the exec flags (spec §3.2); nil when no
+// flag asks for any, so a plain request carries none.
+func requestAttributes(pairs, attestedBy []string, attested bool) (*messages.Attributes, error) {
+	if len(pairs) == 0 && len(attestedBy) == 0 && !attested {
+		return nil, nil
+	}
+	a := &messages.Attributes{AttestationRequired: attested}
+	for _, p := range pairs {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--attribute %q: want NAME=VALUE", p)
+		}
+		a.Values = append(a.Values, messages.Parameter{Name: name, Value: value})
+	}
+	for _, s := range attestedBy {
+		id, err := peer.Decode(s)
+		if err != nil {
+			return nil, fmt.Errorf("--attested-by %q: %w", s, err)
+		}
+		a.Attestors.Each = append(a.Attestors.Each, id)
+	}
+	return a, nil
 }
 
 // printExecution writes a response for people: the outcome, then each distinct output with the

@@ -166,6 +166,28 @@ func TestExec_SendsTheFlagsAsTheRequest(t *testing.T) {
 	}
 }
 
+func TestExec_AttributeFlagsAskForAttestedWorkers(t *testing.T) {
+	head := newFakeHeadAPI(t, api.PathExecute, http.StatusOK, execAnswer)
+	args := []string{"--api", head.URL, "--function", "f", "--method", "m",
+		"--attribute", "region=eu", "--attribute", "tier=", "--attested-by", peerA, "--attested-by", peerB, "--attested"}
+	if err := runExec(args, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := `"attributes":{"values":[{"name":"region","value":"eu"},{"name":"tier"}],"attestation_required":true,` +
+		`"attestors":{"each":["` + peerA + `","` + peerB + `"]}}`
+	if got := head.only(t).body; !strings.Contains(got, want) {
+		t.Fatalf("sent %s\nwant it to contain %s", got, want)
+	}
+	for _, bad := range [][]string{{"--attribute", "region"}, {"--attribute", "=eu"}, {"--attested-by", "nobody"}} {
+		if err := runExec(append([]string{"--api", head.URL, "--function", "f", "--method", "m"}, bad...), io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if head.count() != 1 {
+		t.Fatal("a bad attribute flag was sent")
+	}
+}
+
 func TestExec_MinimalRequestSendsNoStdin(t *testing.T) {
 	head := newFakeHeadAPI(t, api.PathExecute, http.StatusOK, execAnswer)
 	if err := runExec([]string{"--api", head.URL, "--function", "bafy", "--method", "m"}, io.Discard); err != nil {

@@ -16,11 +16,13 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 		},
 		"devnet":  {"Usage: b7s devnet", "--workers int", "--rest-api string", "(default 2)", "--wasm string"},
 		"keygen":  {"Usage: b7s keygen", "-o, --out string", "--output string"},
+		"attest":  {"Usage: b7s attest", "--key string", "--attestor stringArray", "--in string", "--out string", "b7s attest show"},
 		"actors":  {"Usage: b7s actors", "--api string", "--json"},
 		"install": {"Usage: b7s install", "--api string", "--uri string", "--cid string", "--topic string", "--json"},
 		"exec": {
 			"Usage: b7s exec", "--api string", "--function string", "--method string", "--nodes int",
 			"--stdin string", "--arg stringArray", "--env stringArray", "--timeout int", "--json",
+			"--attribute stringArray", "--attested-by stringArray", "--attested",
 		},
 		"bench": {
 			"Usage: b7s bench", "--api string", "--requests int", "--concurrency int", "--duration duration",
@@ -46,7 +48,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 
 // A bad flag is an error that points at --help, and prints no usage to stdout.
 func TestHelp_BadFlagPointsAtHelp(t *testing.T) {
-	for _, cmd := range []string{"devnet", "keygen", "actors", "install", "exec", "bench"} {
+	for _, cmd := range []string{"devnet", "keygen", "attest", "actors", "install", "exec", "bench"} {
 		var out, errOut bytes.Buffer
 		if code := run([]string{cmd, "--no-such-flag"}, &out, &errOut); code != 1 {
 			t.Errorf("%s --no-such-flag: exit %d, want 1", cmd, code)

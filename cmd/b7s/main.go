@@ -17,10 +17,12 @@ Usage:
   b7s run [flags]                 run a node (b7s run --help for its flags)
   b7s devnet [flags]              run a local network: one head and workers on 127.0.0.1
   b7s keygen [--out DIR]          write a new identity (priv.bin, pub.bin, pubkey.txt, identity, peerid.txt)
+  b7s attest [--key K] [--attestor K]... [--out F] NAME=VALUE...   make a worker's attestation
+  b7s attest show [--json] FILE   print an attestation and check its signatures
   b7s actors --api URL [--json]   print a live node's supervision tree
   b7s install --api URL (--uri U | --cid C) [--topic T] [--json]
   b7s exec --api URL --function CID --method M [--nodes N] [--stdin S] [--arg V]... [--env NAME=VALUE]...
-           [--timeout SECONDS] [--topic T] [--json]
+           [--timeout SECONDS] [--topic T] [--attribute NAME=VALUE]... [--attested-by PEERID]... [--attested] [--json]
   b7s bench --api URL --function CID --method M [--nodes N] (--requests N | --concurrency C --duration D) [--devnet DIR]
 `
 
@@ -44,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runDevnet(args[1:], stdout, stderr)
 	case "keygen":
 		err = runKeygen(args[1:], stdout)
+	case "attest":
+		err = runAttest(args[1:], stdout)
 	case "actors":
 		err = runActors(args[1:], stdout)
 	case "install":

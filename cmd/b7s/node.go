@@ -36,19 +36,49 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads a worker's attestation. Registered before the node starts, so an early
+	// SIGHUP is not the default action (ending the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	d, err := daemon.Start(ctx, cfg, daemon.Options{Log: log, Version: version})
 	if err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		stop() // a second signal now ends the process, should shutdown hang
-		log.Info().Msg("shutting down")
-		d.Stop()
-		return nil
-	case <-d.Node.Failed():
-		d.Stop()
-		return errors.New("the node's actors failed too often and stopped; see the log")
+	err = serve(ctx, d, d.Node.Failed(), hup, log)
+	stop() // a second signal now ends the process, should shutdown hang
+	log.Info().Msg("shutting down")
+	d.Stop()
+	return err
+}
+
+// attestationReloader is what serve needs of a daemon.
+type attestationReloader interface {
+	ReloadAttestation(ctx context.Context) (changed bool, err error)
+}
+
+// serve runs until ctx ends (nil) or the node's actors fail (an error), reloading the
+// attestation on every value from hup.
+func serve(ctx context.Context, d attestationReloader, failed <-chan struct{}, hup <-chan os.Signal, log zerolog.Logger) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-failed:
+			return errors.New("the node's actors failed too often and stopped; see the log")
+		case <-hup:
+			changed, err := d.ReloadAttestation(ctx)
+			switch {
+			case errors.Is(err, daemon.ErrNoAttestationSource):
+				log.Info().Msg("SIGHUP: nothing to reload (no attributes-file or load-attributes)")
+			case err != nil:
+				log.Error().Err(err).Msg("SIGHUP: attestation reload failed; the one loaded before stays in use")
+			case changed:
+				log.Info().Msg("SIGHUP: attestation reloaded")
+			default:
+				log.Info().Msg("SIGHUP: attestation unchanged")
+			}
+		}
 	}
 }
 
