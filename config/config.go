@@ -9,6 +9,7 @@ import (
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/internal/memlimit"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 	// Pprof serves Go's profiler at /debug/pprof/ on the node's HTTP address. Off by default:
 	// a profile costs CPU and shows internals, so only an operator who asks gets it.
 	Pprof bool `yaml:"pprof"`
+	// MemoryTarget (MiB) is the Go memory the node aims to hold, beyond what running functions
+	// hold on the heap: the process's soft memory limit is set to their sum (package memlimit).
+	// 0 leaves the Go runtime's defaults; a GOMEMLIMIT in the environment wins.
+	MemoryTarget uint `yaml:"memory-target"`
 
 	Log          Log          `yaml:"log"`
 	Connectivity Connectivity `yaml:"connectivity"`
@@ -194,6 +199,7 @@ func Default() Config {
 		Role:              string(node.Role),
 		Concurrency:       uint(node.Concurrency),
 		HealthInterval:    node.HealthInterval,
+		MemoryTarget:      memlimit.DefaultTargetMiB,
 		AttributesGateway: att.GatewayTemplate,
 		AttributesTimeout: att.Timeout,
 		Log: Log{

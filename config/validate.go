@@ -34,11 +34,14 @@ const (
 	MinMaxOutputBytes   = 1
 	// MaxMaxOutputBytes keeps results sendable: JSON can make each output byte six on the
 	// wire, so 4 MiB of stdout and of stderr is a message of 48 MiB (messages.DirectMessageLimit).
-	MaxMaxOutputBytes    = 4 << 20
-	MinMemoryLimitPages  = 1
-	MaxMemoryLimitPages  = 65536 // 4 GiB, the wasm32 address space
-	MinMaxRunTime        = 100 * time.Millisecond
-	MinSyncInterval      = time.Second
+	MaxMaxOutputBytes   = 4 << 20
+	MinMemoryLimitPages = 1
+	MaxMemoryLimitPages = 65536 // 4 GiB, the wasm32 address space
+	MinMaxRunTime       = 100 * time.Millisecond
+	MinSyncInterval     = time.Second
+	// A target below what an idle node holds would make the collector run without end.
+	MinMemoryTargetMiB   = 16
+	MaxMemoryTargetMiB   = 1 << 20
 	MinAttributesTimeout = 100 * time.Millisecond
 )
 
@@ -78,6 +81,9 @@ func (c Config) Validate() error {
 		}
 	}
 	add(check.Min("health-interval", c.HealthInterval, MinHealthInterval))
+	if c.MemoryTarget != 0 {
+		add(check.Range("memory-target", c.MemoryTarget, MinMemoryTargetMiB, MaxMemoryTargetMiB))
+	}
 	errs = append(errs, c.validateAttributes()...)
 
 	if _, err := parseLogLevel(c.Log.Level); err != nil {

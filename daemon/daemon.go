@@ -24,6 +24,7 @@ import (
 	"github.com/b7s-actor/b7s/config"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/internal/memlimit"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
@@ -37,6 +38,7 @@ type Daemon struct {
 	db       *bbolt.DB
 	store    *fstore.Store
 	executor *executor.Executor
+	memory   *memlimit.Governor
 	stopOnce sync.Once
 	http     *http.Server
 	httpAddr net.Addr
@@ -120,9 +122,23 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if err := d.startHTTP(); err != nil {
 		return nil, err
 	}
+	d.startMemoryLimit()
 	log.Info().Str("peer_id", id).Strs("addrs", d.Host.Addresses()).Str("role", cfg.Role).
 		Str("http", d.HTTPAddress()).Msg("node started")
 	return d, nil
+}
+
+// startMemoryLimit sets the process's soft memory limit to the configured target plus what the
+// worker's running functions hold on the heap. The limit is the process's: a process that
+// runs several nodes (tests) must give them a target of 0.
+func (d *Daemon) startMemoryLimit() {
+	var held func() int64
+	if d.executor != nil {
+		held = d.executor.GuestHeapBytes
+	}
+	if d.memory = memlimit.Start(int64(d.Config.MemoryTarget)<<20, held); d.memory != nil {
+		d.log.Debug().Uint("memory_target_mib", d.Config.MemoryTarget).Msg("soft memory limit set")
+	}
 }
 
 // startWorkerParts opens the function store and the WebAssembly executor.
@@ -235,6 +251,7 @@ func (d *Daemon) HTTPAddress() string {
 func (d *Daemon) Stop() { d.stopOnce.Do(d.stop) }
 
 func (d *Daemon) stop() {
+	d.memory.Stop()
 	if d.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = d.http.Shutdown(ctx)

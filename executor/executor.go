@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -50,6 +51,7 @@ type Executor struct {
 	client  *http.Client
 	metrics *metrics
 	memPool memoryPool
+	onHeap  atomic.Int64 // bytes of guest memory on the Go heap, across executions
 
 	running sync.Map // request ID -> struct{}: executions in flight
 
@@ -278,7 +280,7 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 		st.stdin = []byte(*req.Stdin)
 		modCfg = modCfg.WithStdin(strings.NewReader(*req.Stdin))
 	}
-	mem := newMemoryCap(limit, &e.memPool)
+	mem := newMemoryCap(limit, &e.memPool, &e.onHeap)
 	callCtx := withExecState(experimental.WithMemoryAllocator(runCtx, mem), st)
 
 	exit, usage, err := e.run(callCtx, fn.mod, modCfg, req.Entry, mem)
@@ -380,3 +382,7 @@ func (e *Executor) closeRuntime(ctx context.Context) error {
 	}
 	return nil
 }
+
+// GuestHeapBytes is how much guest memory running executions hold on the Go heap now. Large
+// memories live outside the heap and do not count; the node adds this to its memory limit.
+func (e *Executor) GuestHeapBytes() int64 { return e.onHeap.Load() }

@@ -100,7 +100,7 @@ func TestCappedBuffer_KeepsTheFirstBytesAndFlags(t *testing.T) {
 }
 
 func TestMemoryCap_RefusesGrowthPastTheLimitAndRecordsThePeak(t *testing.T) {
-	m := newMemoryCap(4, nil)
+	m := newMemoryCap(4, nil, nil)
 	m.Allocate(65536, 1<<32)
 	if b := m.Reallocate(65536); len(b) != 65536 {
 		t.Fatal("minimum refused")
@@ -113,6 +113,36 @@ func TestMemoryCap_RefusesGrowthPastTheLimitAndRecordsThePeak(t *testing.T) {
 	}
 	if m.peakKB() != 256 || m.overLimit {
 		t.Fatalf("peak %d KiB, overLimit %v", m.peakKB(), m.overLimit)
+	}
+}
+
+// A memory that grows past maxPooledMemory leaves the Go heap for a mapped region: its bytes are
+// kept across the move, it grows in place, and Free gives it back; the heap count follows.
+func TestMemoryCap_LargeMemoryLivesOutsideTheHeap(t *testing.T) {
+	var onHeap atomic.Int64
+	pool := &memoryPool{}
+	m := newMemoryCap(1024, pool, &onHeap) // 64 MiB limit
+	m.Allocate(65536, 1<<32)
+	small := m.Reallocate(65536)
+	small[100] = 7
+	if onHeap.Load() < 65536 || m.mapped != nil {
+		t.Fatalf("small memory: %d bytes counted on the heap, mapped %v", onHeap.Load(), m.mapped != nil)
+	}
+	big := m.Reallocate(8 << 20)
+	if m.mapped == nil || len(big) != 8<<20 || big[100] != 7 {
+		t.Fatalf("grown memory: mapped %v, %d bytes, kept byte %d", m.mapped != nil, len(big), big[100])
+	}
+	if onHeap.Load() != 0 {
+		t.Fatalf("%d bytes still counted on the heap after the move", onHeap.Load())
+	}
+	big[len(big)-1] = 9
+	bigger := m.Reallocate(64 << 20)
+	if &bigger[0] != &big[0] || bigger[len(big)-1] != 9 || m.Reallocate(65<<20) != nil {
+		t.Fatal("the mapped memory did not grow in place up to its limit")
+	}
+	m.Free()
+	if m.mapped != nil || onHeap.Load() != 0 {
+		t.Fatal("Free kept the region")
 	}
 }
 

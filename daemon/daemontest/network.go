@@ -78,6 +78,7 @@ func (n *Network) NodeConfig(index int) config.Config {
 	c.Connectivity.Address = "127.0.0.1"
 	c.Connectivity.Port = 0
 	c.Connectivity.Discovery = false
+	c.MemoryTarget = 0 // the memory limit is the process's, and this process runs many nodes
 	dir := n.t.TempDir()
 	c.Workspace = dir + "/workspace"
 	c.DB = dir + "/db"

@@ -20,6 +20,8 @@ const (
 	I32Load8U   byte = 0x2d
 	I32Store    byte = 0x36
 	I32Store8   byte = 0x3a
+	MemorySize  byte = 0x3f
+	MemoryGrow  byte = 0x40
 	I32Const    byte = 0x41
 	I32Eqz      byte = 0x45
 	I32Eq       byte = 0x46
@@ -81,3 +83,7 @@ func (c *Code) mem(op byte, align, offset uint32) *Code {
 	c.b = AppendU32(AppendU32(append(c.b, op), align), offset)
 	return c
 }
+
+// Grow appends memory.grow on memory 0: the pages to add are on the stack, the old size (or -1)
+// is left there.
+func (c *Code) Grow() *Code { c.b = append(c.b, MemoryGrow, 0x00); return c }
