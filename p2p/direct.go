@@ -80,7 +80,9 @@ func (h *Host) handleStream(s network.Stream) {
 		reserved = total
 		return nil
 	}
-	data, err := readMessage(s, h.cfg.MaxDirectMessageBytes, reserve)
+	chunk := h.readChunks.Get().(*[]byte)
+	data, err := readMessage(s, h.cfg.MaxDirectMessageBytes, reserve, *chunk)
+	h.readChunks.Put(chunk)
 	if err != nil {
 		_ = s.Reset()
 		h.log.Debug().Err(err).Str("peer", from.String()).Msg("direct message rejected")
@@ -105,20 +107,23 @@ func (h *Host) handleStream(s network.Stream) {
 // newline, and fails with ErrMessageTooLarge once more than limit bytes came
 // without one.
 // reserve, when not nil, is told the buffer's size before it grows, and may refuse.
-func readMessage(r io.Reader, limit int, reserve func(total int) error) ([]byte, error) {
+// Reads go through chunk (nil: a fresh 2 KiB one): most messages are a few hundred bytes and
+// arrive in one read, so with a reused chunk they are copied out once, at their size.
+func readMessage(r io.Reader, limit int, reserve func(total int) error, chunk []byte) ([]byte, error) {
 	lr := io.LimitReader(r, int64(limit)+1)
-	// Most messages are a few hundred bytes: a small chunk keeps the garbage per message small.
-	chunk := make([]byte, min(limit+1, 2<<10))
+	if len(chunk) == 0 {
+		chunk = make([]byte, 2<<10)
+	}
+	chunk = chunk[:min(limit+1, len(chunk))]
 	var buf []byte
 	for {
 		n, err := lr.Read(chunk)
 		if n > 0 {
 			if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
-				buf = append(buf, chunk[:i]...)
-				if len(buf) > limit {
+				if len(buf)+i > limit {
 					return nil, fmt.Errorf("%w: more than %d bytes", ErrMessageTooLarge, limit)
 				}
-				return buf, nil
+				return append(buf[:len(buf):len(buf)], chunk[:i]...), nil
 			}
 			if reserve != nil {
 				if err := reserve(len(buf) + n); err != nil {

@@ -151,7 +151,7 @@ func TestReadMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readMessage(strings.NewReader(tt.in), tt.limit, nil)
+			got, err := readMessage(strings.NewReader(tt.in), tt.limit, nil, nil)
 			if !errors.Is(err, tt.err) || (tt.err == nil && string(got) != tt.want) {
 				t.Fatalf("readMessage = %.20q, %v; want %.20q, %v", got, err, tt.want, tt.err)
 			}

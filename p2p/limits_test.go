@@ -72,10 +72,10 @@ func TestReadMessage_StopsWhenMemoryIsRefused(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := readMessage(strings.NewReader(strings.Repeat("x", 100)), 1000, refuse); err == nil {
+	if _, err := readMessage(strings.NewReader(strings.Repeat("x", 100)), 1000, refuse, nil); err == nil {
 		t.Fatal("read a message past what the memory reservation allowed")
 	}
-	if got, err := readMessage(strings.NewReader("short\n"), 1000, refuse); err != nil || string(got) != "short" {
+	if got, err := readMessage(strings.NewReader("short\n"), 1000, refuse, nil); err != nil || string(got) != "short" {
 		t.Fatalf("short message: %q, %v", got, err)
 	}
 }
