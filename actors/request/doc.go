@@ -39,9 +39,12 @@
 //   - got/n < Threshold: "206", the message names the threshold;
 //   - otherwise "200", with a message naming how many answered and how many did not.
 //
-// Per-result codes never change the overall code (quirk Q4, kept for compatibility): a run
-// where every worker returned "500" is still "200" with an empty message. The caller reads the
-// per-peer codes in Results.
+// Per-result codes change the overall code in one case: when every result received is a failure
+// (a code other than "200"), the request failed, and the overall code is that code when all
+// results share it, else "500", with a message counting the codes ("every result is a failure:
+// 2 × 500, 1 × 404"). The original answers "200" there (quirk Q4): a client that reads only the
+// overall code, as most do, took a run where no worker ran the function for a success. A run
+// with at least one "200" keeps the ratio rules above; the per-peer codes are in Results.
 //
 // Cancel finishes in any phase with "408" and "request cancelled: <reason>", keeping the chosen
 // cluster and the results received so far.

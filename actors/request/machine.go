@@ -2,9 +2,11 @@ package request
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -212,6 +214,12 @@ func (m *Machine) result(in WorkerResult) []Effect {
 // no chosen worker is left to answer.
 func (m *Machine) gathered(timedOut bool) []Effect {
 	n, got := len(m.chosen), len(m.results)
+	if code, msg, failed := m.allFailed(); failed {
+		if got < n {
+			msg += fmt.Sprintf("; %d of %s returned no result", n-got, workers(n))
+		}
+		return m.finish(code, msg)
+	}
 	if got == n {
 		return m.finish(messages.CodeOK, "")
 	}
@@ -244,6 +252,31 @@ func (m *Machine) gathered(timedOut bool) []Effect {
 		}
 		return m.finish(messages.CodeOK, msg)
 	}
+}
+
+// allFailed reports whether results were received and every one is a failure, with the code
+// and message the request then finishes with (see doc.go, quirk Q4).
+func (m *Machine) allFailed() (messages.Code, string, bool) {
+	if len(m.results) == 0 {
+		return "", "", false
+	}
+	counts := make(map[messages.Code]int)
+	for _, r := range m.results {
+		if r.Code == messages.CodeOK || r.Code == "" { // no code: not known to have failed
+			return "", "", false
+		}
+		counts[r.Code]++
+	}
+	codes := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%d × %s", counts[c], c)
+	}
+	code := messages.CodeError
+	if len(codes) == 1 {
+		code = codes[0]
+	}
+	return code, "every result is a failure: " + strings.Join(parts, ", "), true
 }
 
 // finish ends the machine with the one Finish it will ever return.
