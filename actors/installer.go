@@ -35,6 +35,10 @@ type InstallerConfig struct {
 	MaxAttempts            int
 	RetryInitial, RetryMax time.Duration
 	InstallTimeout         time.Duration // one attempt
+	// FailureTTL is how long a function whose install failed is answered with that failure
+	// without a new attempt: one made-up function ID costs one attempt per period, however
+	// many roll calls name it. 0 remembers nothing.
+	FailureTTL time.Duration
 }
 
 func (c InstallerConfig) validate() error {
@@ -44,6 +48,7 @@ func (c InstallerConfig) validate() error {
 		check.Min("Installer.RetryInitial", c.RetryInitial, 0),
 		check.Min("Installer.RetryMax", c.RetryMax, c.RetryInitial),
 		check.Min("Installer.InstallTimeout", c.InstallTimeout, time.Millisecond),
+		check.Min("Installer.FailureTTL", c.FailureTTL, 0),
 	)
 }
 
@@ -64,6 +69,7 @@ func DefaultInstallerConfig() InstallerConfig {
 		RetryInitial:   time.Second,
 		RetryMax:       30 * time.Second,
 		InstallTimeout: 5 * time.Minute,
+		FailureTTL:     time.Minute,
 	}
 }
 
@@ -92,10 +98,24 @@ type installer struct {
 	timers   *scheduler.TimerScheduler
 	stopSync scheduler.CancelFunc
 	syncing  bool
+	// failures are recent failed installs, answered from here until they expire.
+	failures map[string]installFailure
+	// failLog is the log of install failures, sampled: a flood of made-up IDs must not flood it.
+	failLog zerolog.Logger
 	// running counts downloads and syncs in flight, so that stopping waits for them and the
 	// store is not closed under a half-written install.
 	running sync.WaitGroup
 }
+
+// installFailure is a failed install remembered for FailureTTL.
+type installFailure struct {
+	err   error
+	until time.Time
+}
+
+// maxRememberedFailures bounds the failure cache; past it, expired and then arbitrary entries
+// are forgotten.
+const maxRememberedFailures = 4096
 
 type installJob struct {
 	manifestURL string
@@ -174,6 +194,8 @@ func (in *installer) Receive(ctx actor.Context) {
 
 func (in *installer) start(ctx actor.Context) {
 	in.jobs = make(map[string]*installJob)
+	in.failures = make(map[string]installFailure)
+	in.failLog = in.cfg.Log.Sample(sampledBurst())
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	in.timers = scheduler.NewTimerScheduler(ctx)
 	if in.cfg.Store == nil {
@@ -239,6 +261,13 @@ func (in *installer) request(ctx actor.Context, cid, manifestURL string, w insta
 		in.answer(ctx, cid, w, nil)
 		return
 	}
+	if f, ok := in.failures[cid]; ok {
+		if time.Now().Before(f.until) {
+			in.answer(ctx, cid, w, f.err)
+			return
+		}
+		delete(in.failures, cid)
+	}
 	if job, ok := in.jobs[cid]; ok {
 		job.waiters = append(job.waiters, w)
 		return
@@ -274,20 +303,37 @@ func (in *installer) done(ctx actor.Context, m installDone) {
 	}
 	if m.err != nil && fstore.IsTransient(m.err) && job.attempt < in.cfg.MaxAttempts {
 		wait := doubling(in.cfg.RetryInitial, in.cfg.RetryMax, job.attempt)
-		in.cfg.Log.Warn().Err(m.err).Str("function", m.cid).Int("attempt", job.attempt).Dur("retry_in", wait).
+		in.failLog.Warn().Err(m.err).Str("function", m.cid).Int("attempt", job.attempt).Dur("retry_in", wait).
 			Msg("install failed; will retry")
 		job.retry = in.timers.SendOnce(wait, ctx.Self(), installRetry{cid: m.cid, job: job})
 		return
 	}
 	delete(in.jobs, m.cid)
 	if m.err != nil {
-		in.cfg.Log.Warn().Err(m.err).Str("function", m.cid).Int("attempts", job.attempt).Msg("install failed")
+		in.failLog.Warn().Err(m.err).Str("function", m.cid).Int("attempts", job.attempt).Msg("install failed")
+		in.remember(m.cid, m.err)
 	} else {
 		in.cfg.Log.Info().Str("function", m.cid).Msg("function installed")
 	}
 	for _, w := range job.waiters {
 		in.answer(ctx, m.cid, w, m.err)
 	}
+}
+
+// remember keeps a failed install for FailureTTL.
+func (in *installer) remember(cid string, err error) {
+	if in.cfg.FailureTTL <= 0 {
+		return
+	}
+	now := time.Now()
+	if len(in.failures) >= maxRememberedFailures {
+		for k, f := range in.failures {
+			if !now.Before(f.until) || len(in.failures) >= maxRememberedFailures {
+				delete(in.failures, k)
+			}
+		}
+	}
+	in.failures[cid] = installFailure{err: err, until: now.Add(in.cfg.FailureTTL)}
 }
 
 func (in *installer) answer(ctx actor.Context, cid string, w installWaiter, err error) {

@@ -41,6 +41,7 @@ var helloCID = hello.CID.String()
 // downloads until it is closed.
 type functionServer struct {
 	*funcpack.Handler
+	requests    atomic.Int32 // every request, found or not
 	failNext    atomic.Int32
 	releaseOnce sync.Once
 	release     chan struct{}
@@ -52,6 +53,7 @@ func newFunctionServer(t *testing.T) *functionServer {
 }
 
 func (s *functionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
 	if s.failNext.Load() > 0 {
 		s.failNext.Add(-1)
 		http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -155,6 +157,43 @@ func TestInstaller_PermanentFailureIsNotRetried(t *testing.T) {
 		}
 		if n := srv.Manifests(); n != 0 {
 			t.Fatalf("manifest fetched %d times", n)
+		}
+	})
+}
+
+// A function whose install failed is answered with that failure for FailureTTL without a new
+// attempt, then tried again.
+func TestInstaller_RemembersAFailureForAWhile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFunctionServer(t)
+		store, _ := newStore(t, srv, t.TempDir())
+		sys := actortest.NewSystem(t)
+		cfg := testInstallerConfig(store)
+		cfg.FailureTTL = time.Minute
+		installer := sys.Spawn(t, "installer", "installer", newInstaller(cfg))
+		probe := sys.NewProbe(t, "asker")
+		const unknown = "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		ask := func() error {
+			sys.Send(installer, &installRequest{CID: unknown, ReplyTo: probe.PID})
+			return actortest.Expect[*installResult](t, probe, time.Minute).Err
+		}
+		if err := ask(); err == nil {
+			t.Fatal("an unknown function installed")
+		}
+		for range 5 {
+			if err := ask(); err == nil {
+				t.Fatal("the remembered failure answered success")
+			}
+		}
+		if n := srv.requests.Load(); n != 1 {
+			t.Fatalf("%d requests to the gateway for 6 asks within the minute, want 1", n)
+		}
+		time.Sleep(time.Minute)
+		if err := ask(); err == nil {
+			t.Fatal("an unknown function installed")
+		}
+		if n := srv.requests.Load(); n != 2 {
+			t.Fatalf("%d requests to the gateway after the failure expired, want 2", n)
 		}
 	})
 }

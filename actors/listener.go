@@ -111,6 +111,7 @@ func (l *directListener) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
 		root, router, metrics := ctx.ActorSystem().Root, l.cfg.Router, l.cfg.Metrics
+		dropLog := l.cfg.Log.Sample(sampledBurst()) // a peer can send garbage without end
 		l.cfg.Host.SetDirectHandler(
 			func(from peer.ID, data []byte) {
 				metrics.directMessages.Inc()
@@ -122,7 +123,7 @@ func (l *directListener) Receive(ctx actor.Context) {
 					reason = dropTooLarge
 				}
 				l.cfg.Metrics.messagesDropped.WithLabelValues("direct", reason).Inc()
-				l.cfg.Log.Warn().Err(err).Stringer("peer", from).Str("reason", reason).Msg("dropped inbound message")
+				dropLog.Warn().Err(err).Stringer("peer", from).Str("reason", reason).Msg("dropped inbound message")
 			})
 	case *ready:
 		ctx.Respond(true)

@@ -22,6 +22,9 @@ type nodeMetrics struct {
 	rollCallsSkipped     *prometheus.CounterVec // {reason}
 	functionExecutions   *prometheus.CounterVec // {function}
 	info                 *prometheus.GaugeVec   // {id,version,role}
+	// functions and topics bound the label values that come from clients.
+	functions *labelSet
+	topics    *labelSet
 }
 
 // newMetrics creates the node metrics and registers them on reg (nil: unregistered, for tests).
@@ -30,6 +33,8 @@ func newMetrics(reg prometheus.Registerer) *nodeMetrics {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
 	m := &nodeMetrics{
+		functions:            newLabelSet(maxFunctionLabels),
+		topics:               newLabelSet(maxTopicLabels),
 		messagesProcessed:    counter("b7s_node_messages_processed", "Messages that passed the router's filters, by type.", "type"),
 		messagesProcessedOK:  counter("b7s_node_messages_processed_ok", "Messages delivered to their owning actor, by type.", "type"),
 		messagesProcessedErr: counter("b7s_node_messages_processed_err", "Messages of a known type that were dropped, by type.", "type"),

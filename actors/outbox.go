@@ -27,7 +27,7 @@ type outbox struct {
 
 // newOutbox returns an outbox whose sends give up after timeout.
 func newOutbox(host Host, timeout time.Duration, metrics *nodeMetrics, log zerolog.Logger) *outbox {
-	return &outbox{host: host, timeout: timeout, metrics: metrics, log: log,
+	return &outbox{host: host, timeout: timeout, metrics: metrics, log: log.Sample(sampledBurst()),
 		senders: newReusingDispatcher(1, 5*time.Second)}
 }
 
@@ -48,7 +48,7 @@ func (o *outbox) publish(topic string, msg messages.Message, done func(error)) {
 		if err := o.host.Publish(ctx, topic, data); err != nil {
 			return err
 		}
-		o.metrics.messagesPublished.WithLabelValues(msg.Type(), topic).Inc()
+		o.metrics.messagesPublished.WithLabelValues(msg.Type(), o.metrics.topics.value(topic)).Inc()
 		return nil
 	})
 }

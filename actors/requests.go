@@ -265,7 +265,7 @@ func (s *headRequest) publishRollCall() {
 		Consensus:  messages.ConsensusNone,
 		Attributes: s.req.Request.Config.Attributes,
 	}
-	s.cfg.Metrics.rollCallsPublished.WithLabelValues(rc.FunctionID).Inc()
+	s.cfg.Metrics.rollCallsPublished.WithLabelValues(s.cfg.Metrics.functions.value(rc.FunctionID)).Inc()
 	s.cfg.Outbox.publish(topic, rc, nil)
 }
 

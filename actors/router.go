@@ -23,11 +23,12 @@ type routerConfig struct {
 // forwards each admitted message to the actor that owns its type. It keeps no state between
 // messages, so a restart loses nothing.
 type router struct {
-	cfg routerConfig
+	cfg     routerConfig
+	dropLog zerolog.Logger // sampled: a peer can send garbage without end
 }
 
 func newRouter(cfg routerConfig) actor.Producer {
-	return func() actor.Actor { return &router{cfg: cfg} }
+	return func() actor.Actor { return &router{cfg: cfg, dropLog: cfg.Log.Sample(sampledBurst())} }
 }
 
 // Receive implements actor.Actor.
@@ -79,7 +80,7 @@ func (r *router) drop(in *inbound, typ, reason string, err error) {
 	if typ != "" {
 		r.cfg.Metrics.messagesProcessedErr.WithLabelValues(typ).Inc()
 	}
-	ev := r.cfg.Log.Warn()
+	ev := r.dropLog.Warn()
 	if reason == dropRole || reason == dropNoOwner {
 		// Normal on a shared topic (a head sees roll calls too); not worth a warning.
 		ev = r.cfg.Log.Debug()

@@ -91,8 +91,17 @@ const (
 	skipBusy      = "busy"
 )
 
+// functionLabel is the function label of cid: itself when installed, else one shared value.
+func (w *work) functionLabel(cid string, installed bool) string {
+	if installed {
+		return cid
+	}
+	return labelNotInstalled
+}
+
 func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
-	w.cfg.Metrics.rollCallsSeen.WithLabelValues(rc.FunctionID).Inc()
+	installed := w.cfg.Functions.IsInstalled(rc.FunctionID)
+	w.cfg.Metrics.rollCallsSeen.WithLabelValues(w.functionLabel(rc.FunctionID, installed)).Inc()
 	if rc.Consensus != messages.ConsensusNone {
 		// Consensus clusters are not implemented yet: volunteering would only fail later.
 		w.skip(rc, skipConsensus, attest.Mismatch{})
@@ -109,7 +118,7 @@ func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 		w.skip(rc, skipBusy, attest.Mismatch{})
 		return
 	}
-	if w.cfg.Functions.IsInstalled(rc.FunctionID) {
+	if installed {
 		w.answerRollCall(rc, messages.CodeAccepted)
 		return
 	}
@@ -152,7 +161,8 @@ func (w *work) answerRollCall(rc messages.MsgRollCall, code messages.Code) {
 }
 
 func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
-	w.cfg.Metrics.functionExecutions.WithLabelValues(m.FunctionID).Inc()
+	installed := w.cfg.Functions.IsInstalled(m.FunctionID)
+	w.cfg.Metrics.functionExecutions.WithLabelValues(w.functionLabel(m.FunctionID, installed)).Inc()
 	log := w.cfg.Log.With().Str("request", m.RequestID).Str("function", m.FunctionID).Stringer("peer", d.From).Logger()
 	if m.RequestID == "" {
 		log.Warn().Msg("execute without request_id dropped") // spec §4.5: nothing is sent
@@ -162,7 +172,7 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		log.Warn().Msg("execute for a request already running dropped")
 		return
 	}
-	if !w.cfg.Functions.IsInstalled(m.FunctionID) {
+	if !installed {
 		w.reply(d.From, m, messages.CodeNotFound, "function not installed")
 		return
 	}
