@@ -130,7 +130,7 @@ func (m *module) numGlobals() int { return m.importedGlobals + m.globals }
 func (m *module) parseSection(s *section) error {
 	r := newReader(s.content, s.off)
 	switch s.id {
-	case secCustom, secTable, secMemory, secDataCount:
+	case secCustom, secDataCount:
 		return nil // copied as they are
 	case secStart:
 		idx, err := r.u32()
@@ -163,6 +163,14 @@ func (m *module) parseSection(s *section) error {
 				err = r.errorf("type %d does not exist", t)
 			}
 			m.funcs = append(m.funcs, t)
+		case secTable: // read only to refuse counts larger than the section
+			if t, e := r.byte(); e != nil || (t != 0x70 && t != 0x6f) {
+				err = r.errorf("unsupported table element type")
+			} else {
+				err = limits(r)
+			}
+		case secMemory:
+			err = limits(r)
 		case secGlobal:
 			if err = valueType(r); err == nil {
 				err = mutability(r)
