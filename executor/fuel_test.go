@@ -337,15 +337,13 @@ func TestFuel_AmpleFuelChangesNothing(t *testing.T) {
 	}
 	runs := []run{
 		{hello(t), nil},
-		{computeGuest(t), []string{"sum", "100000"}},
-		{computeGuest(t), []string{"fib", "20"}},
-		{computeGuest(t), []string{"md5", "256"}},
-		{computeGuest(t), []string{"nope", "1"}},
 		{guest(t), []string{"args", "a", "", "b c"}},
 		{guest(t), []string{"exit", "3"}},
 		{guest(t), []string{"panic"}},
 		{guest(t), []string{"trap"}},
 		{guest(t), []string{"md5sum", "--file", "none"}},
+		{guest(t), []string{"memread"}},
+		{guest(t), []string{"escape"}},
 		{writeModule(t, wasmModule(nil, []wasmFunc{{body: []byte{opUnreachable}, export: "_start"}}, 1, true)), nil},
 		{writeModule(t, wasmModule(nil, []wasmFunc{{body: []byte{opI32Const, 1, opI32Const, 0, opI32DivS, opDrop}, export: "_start"}}, 1, true)), nil},
 	}
