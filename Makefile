@@ -32,13 +32,15 @@ test:
 	$(GO) test $(RACE) -count=1 -timeout 10m ./...
 	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=5s ./messages
 	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=5s ./attest
+	$(GO) test -run '^$$' -fuzz=FuzzInstrument -fuzztime=5s ./executor/fuel
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=60s ./messages
 	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=60s ./attest
+	$(GO) test -run '^$$' -fuzz=FuzzInstrument -fuzztime=60s ./executor/fuel
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./attest/ ./p2p/ ./executor/ ./fstore/ ./e2e/
+	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./attest/ ./p2p/ ./executor/ ./executor/fuel/ ./fstore/ ./e2e/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

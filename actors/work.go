@@ -343,6 +343,7 @@ func fromExecutorResult(r executor.Result) messages.ExecutionResult {
 			CPUUserTime:   r.Usage.CPUUser,
 			CPUSysTime:    r.Usage.CPUSys,
 			MemoryMaxKB:   r.Usage.MemoryMaxKB,
+			FuelConsumed:  r.Usage.FuelConsumed,
 		},
 	}
 }

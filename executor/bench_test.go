@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/b7s-actor/b7s/executor/fuel"
 )
 
 // benchExecutor is an executor for benchmarks: no test logger, its own
@@ -225,4 +227,123 @@ func rssKB(b *testing.B) int64 {
 	}
 	b.Fatal(fmt.Errorf("no VmRSS"))
 	return 0
+}
+
+// BenchmarkFuelOverhead: one warm execution, plain and instrumented with
+// ample fuel, of compute-heavy guests (the Go compute guest hashing 4 MiB
+// with crypto/md5, and the hand-assembled md5 of 256 KiB) and of hello.
+// Compare the two ns/op of each guest.
+func BenchmarkFuelOverhead(b *testing.B) {
+	md5Bin, _ := md5Module(256 << 10)
+	guests := []struct {
+		name string
+		path func(b *testing.B) string
+		args []string
+	}{
+		{"go-md5-4MiB", func(b *testing.B) string { return computeGuest(b) }, []string{"md5", "4096"}},
+		{"go-sum-20M", func(b *testing.B) string { return computeGuest(b) }, []string{"sum", "20000000"}},
+		{"wasm-md5-256KiB", func(b *testing.B) string { return fixture(b, "bench-md5.wasm", writeBin(md5Bin)) }, nil},
+		{"hello", func(b *testing.B) string { return hello(b) }, nil},
+	}
+	for _, g := range guests {
+		for _, metered := range []bool{false, true} {
+			name := g.name + "/plain"
+			if metered {
+				name = g.name + "/fuel"
+			}
+			b.Run(name, func(b *testing.B) {
+				e := benchExecutor(b, cacheDir)
+				path := g.path(b)
+				req := func() Request {
+					r := request(path, g.args...)
+					if metered {
+						r.Fuel = fuel.MaxFuel
+					}
+					return r
+				}
+				want, err := e.Execute(context.Background(), req()) // compiles
+				if err != nil {
+					b.Fatalf("warm-up: %+v, %v", want, err)
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					res, err := e.Execute(context.Background(), req())
+					if err != nil || res.Stdout != want.Stdout {
+						b.Fatalf("%+v, %v", res, err)
+					}
+				}
+				if metered {
+					b.ReportMetric(float64(want.Usage.FuelConsumed), "fuel/op")
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkFuelCompile: the time to make a function runnable, plain and
+// instrumented (read, instrument, compile, check imports), for the guest
+// (a Go program of ~2.6 MB, md5sum-sized) and hello: cold (no compilation
+// cache), from wazero's on-disk cache (a restarted node: instrument and
+// load), and from the in-memory cache (a later execution).
+func BenchmarkFuelCompile(b *testing.B) {
+	for _, m := range []struct {
+		name string
+		path func(testing.TB) string
+	}{{"guest-2.6MB", guest}, {"hello", hello}} {
+		for _, metered := range []bool{false, true} {
+			variant := m.name + "/plain"
+			if metered {
+				variant = m.name + "/fuel"
+			}
+			key := func(b *testing.B) moduleKey { return moduleKey{path: m.path(b), metered: metered} }
+			b.Run(variant+"/cold", func(b *testing.B) {
+				e := benchExecutor(b, DisableCompilationCache)
+				k := key(b)
+				for b.Loop() {
+					code, err := e.compile(context.Background(), k)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_ = code.mod.Close(context.Background())
+				}
+			})
+			b.Run(variant+"/diskcache", func(b *testing.B) {
+				dir := filepath.Join(b.TempDir(), "cache")
+				k := key(b)
+				fill := benchExecutor(b, dir)
+				if _, err := fill.compile(context.Background(), k); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					b.StopTimer()
+					e := benchExecutor(b, dir) // a fresh runtime: nothing compiled in memory
+					b.StartTimer()
+					code, err := e.compile(context.Background(), k)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					_ = code.mod.Close(context.Background())
+					_ = e.Close(context.Background())
+					b.StartTimer()
+				}
+			})
+			b.Run(variant+"/memcache", func(b *testing.B) {
+				e := benchExecutor(b, DisableCompilationCache)
+				k := key(b)
+				fn, err := e.modules.acquire(context.Background(), k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				e.modules.release(fn)
+				for b.Loop() {
+					fn, err := e.modules.acquire(context.Background(), k)
+					if err != nil {
+						b.Fatal(err)
+					}
+					e.modules.release(fn)
+				}
+			})
+		}
+	}
 }

@@ -6,7 +6,8 @@
 // function gets (argv, environment, stdin, captured stdout/stderr, a private
 // filesystem root mounted at /), the Blockless host modules (blockless_http,
 // blockless_memory and linking stubs for the others), the limits (run time,
-// memory pages) and the usage and result of every execution.
+// memory pages, and fuel, metered by running a module rewritten by package
+// fuel) and the usage and result of every execution.
 //
 // It must never: let a guest crash the node (a trap, a loop or a memory
 // blow-up is a Result), read or write outside the execution's filesystem root,

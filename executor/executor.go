@@ -20,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/b7s-actor/b7s/executor/fuel"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -37,6 +38,11 @@ var (
 	ErrTimeout = errors.New("run time exceeded")
 	// ErrExitStatus: the guest exited non-zero or trapped.
 	ErrExitStatus = errors.New("function failed")
+	// ErrFuelExhausted: the guest ran out of the request's limited_fuel.
+	ErrFuelExhausted = errors.New("fuel exhausted")
+	// ErrFuelUnsupported: the request sets limited_fuel and the module cannot
+	// be instrumented for it; it is not run unmetered.
+	ErrFuelUnsupported = errors.New("module cannot be metered for fuel")
 )
 
 // Executor runs functions. It is safe for concurrent use.
@@ -147,31 +153,44 @@ func stubNames() []string {
 	return names
 }
 
-// compile reads and compiles one module, checks that every import resolves
-// and returns the largest declared memory minimum.
-func (e *Executor) compile(ctx context.Context, path string) (wazero.CompiledModule, uint32, error) {
+// compile reads and compiles one module, instrumented for fuel when
+// key.metered, checks that every import resolves and finds the largest
+// declared memory minimum.
+func (e *Executor) compile(ctx context.Context, key moduleKey) (compiledCode, error) {
+	path := key.path
 	bin, err := os.ReadFile(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read module: %w", err)
+		return compiledCode{}, fmt.Errorf("read module: %w", err)
 	}
 	start := time.Now()
+	code := compiledCode{}
+	plain := bin
+	if key.metered {
+		// A module the rewrite cannot handle is refused: it never runs unmetered.
+		inst, err := fuel.Instrument(bin)
+		if err != nil {
+			return compiledCode{}, fmt.Errorf("%w: %s: %w", ErrFuelUnsupported, filepath.Base(path), err)
+		}
+		bin, code.hasStart = inst.Binary, inst.HasStart
+	}
 	ctx = experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
 	mod, err := e.rt.CompileModule(ctx, bin)
 	if err != nil {
-		return nil, 0, fmt.Errorf("compile module %s: %w", filepath.Base(path), err)
+		return compiledCode{}, fmt.Errorf("compile module %s: %w", filepath.Base(path), err)
 	}
 	if err := e.checkImports(mod); err != nil {
 		_ = mod.Close(ctx)
-		return nil, 0, err
+		return compiledCode{}, err
 	}
 	// The module compiled, so its memory section parses; a failure here leaves the
 	// exported memories' minimum as the check.
-	minPages, _ := declaredMinPages(bin)
+	code.minPages, _ = declaredMinPages(plain)
 	for _, m := range mod.ExportedMemories() {
-		minPages = max(minPages, m.Min())
+		code.minPages = max(code.minPages, m.Min())
 	}
-	e.log.Debug().Str("module", path).Dur("took", time.Since(start)).Msg("compiled function")
-	return mod, minPages, nil
+	code.mod = mod
+	e.log.Debug().Str("module", path).Bool("metered", key.metered).Dur("took", time.Since(start)).Msg("compiled function")
+	return code, nil
 }
 
 // checkImports names every import no host module provides; wazero alone
@@ -211,7 +230,7 @@ func (e *Executor) Execute(ctx context.Context, req Request) (Result, error) {
 	} else {
 		res.Code = messages.CodeOK
 	}
-	e.metrics.observe(req.FunctionID, res)
+	e.metrics.observe(req.FunctionID, res, errors.Is(err, ErrFuelExhausted))
 	return res, err
 }
 
@@ -242,7 +261,7 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 		}
 	}()
 
-	fn, err := e.modules.acquire(ctx, req.ModulePath)
+	fn, err := e.modules.acquire(ctx, moduleKey{path: req.ModulePath, metered: req.Fuel > 0})
 	if err != nil {
 		return fail(ExitLoadFailure, err)
 	}
@@ -255,10 +274,6 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 	limit = min(limit, maxMemoryPages)
 	if fn.minPages > limit {
 		return fail(ExitMemoryLimit, fmt.Errorf("%w: minimum %d pages, limit %d", ErrMemoryLimit, fn.minPages, limit))
-	}
-	if req.Fuel > 0 {
-		e.log.Info().Str("request", req.RequestID).Str("function", req.FunctionID).Uint64("fuel", req.Fuel).
-			Msg("limited_fuel is not enforced yet; the run time limit applies")
 	}
 
 	root := newFSRoot(workDir)
@@ -283,7 +298,7 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 	mem := newMemoryCap(limit, &e.memPool, &e.onHeap)
 	callCtx := withExecState(experimental.WithMemoryAllocator(runCtx, mem), st)
 
-	exit, usage, err := e.run(callCtx, fn.mod, modCfg, req.Entry, mem)
+	exit, usage, err := e.run(callCtx, fn, modCfg, req, mem)
 	res := Result{
 		ExitCode:        exit,
 		Stdout:          stdout.String(),
@@ -292,23 +307,38 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 		StderrTruncated: stderr.truncated,
 		Usage:           usage,
 	}
+	if errors.Is(err, ErrFuelExhausted) {
+		// As bls-runtime's log line: that fuel ran out, and how much was used.
+		msg := fmt.Sprintf("fuel exhausted: consumed %d of %d", usage.FuelConsumed, req.Fuel)
+		if res.Stderr != "" && !strings.HasSuffix(res.Stderr, "\n") {
+			res.Stderr += "\n"
+		}
+		res.Stderr += msg + "\n"
+		e.log.Info().Str("request", req.RequestID).Str("function", req.FunctionID).
+			Uint64("fuel", req.Fuel).Uint64("consumed", usage.FuelConsumed).Msg("fuel exhausted")
+	}
 	return res, err
 }
 
 // run instantiates the module and calls its entry on a locked OS thread, so
-// the thread's CPU time is the execution's.
-func (e *Executor) run(ctx context.Context, compiled wazero.CompiledModule, modCfg wazero.ModuleConfig,
-	entry string, mem *memoryCap) (exit int, usage Usage, err error) {
+// the thread's CPU time is the execution's. A metered module gets the
+// request's fuel before any of its code runs.
+func (e *Executor) run(ctx context.Context, fn *compiled, modCfg wazero.ModuleConfig,
+	req Request, mem *memoryCap) (exit int, usage Usage, err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	user0, sys0 := threadCPU()
+	var meter *fuel.Meter
 	defer func() {
 		user1, sys1 := threadCPU()
 		usage.CPUUser, usage.CPUSys = user1-user0, sys1-sys0
 		usage.MemoryMaxKB = mem.peakKB()
+		if meter != nil {
+			usage.FuelConsumed = meter.Consumed()
+		}
 	}()
 
-	mod, err := e.rt.InstantiateModule(ctx, compiled, modCfg)
+	mod, err := e.rt.InstantiateModule(ctx, fn.mod, modCfg)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ExitTimeout, usage, timeoutError(ctx, err)
@@ -319,20 +349,44 @@ func (e *Executor) run(ctx context.Context, compiled wazero.CompiledModule, modC
 	if mem.overLimit {
 		return ExitMemoryLimit, usage, fmt.Errorf("%w: %d KiB, limit %d KiB", ErrMemoryLimit, mem.peakKB(), mem.limit/1024)
 	}
+	if fn.key.metered {
+		if meter, err = fuel.Arm(mod, req.Fuel); err != nil {
+			return ExitLoadFailure, usage, fmt.Errorf("instantiate: %w", err)
+		}
+		// The start function runs here, not during instantiation, so that it
+		// is metered; a failure is still the instantiation's.
+		if err := fuel.Start(ctx, mod); err != nil {
+			exit, err = callOutcome(ctx, err, meter, ExitLoadFailure)
+			return exit, usage, err
+		}
+	}
 
-	fn := e.entryFunction(mod, entry)
-	if fn == nil {
+	entry := e.entryFunction(mod, req.Entry)
+	if entry == nil {
 		return ExitLoadFailure, usage, errors.New("module exports no _start function")
 	}
-	_, err = fn.Call(ctx)
-	exit = exitCodeOf(err)
+	_, err = entry.Call(ctx)
+	exit, err = callOutcome(ctx, err, meter, 0)
+	return exit, usage, err
+}
+
+// callOutcome maps the error of a guest call to its exit code and error.
+// failExit, when not 0, replaces the exit code of a failure that is neither
+// fuel nor time running out.
+func callOutcome(ctx context.Context, err error, meter *fuel.Meter, failExit int) (int, error) {
+	exit := exitCodeOf(err)
 	switch {
 	case exit == ExitOK:
-		return exit, usage, nil
+		return exit, nil
+	case meter != nil && meter.Exhausted():
+		return ExitFuelExhausted, fmt.Errorf("%w: exit code %d: consumed %d of %d",
+			ErrFuelExhausted, ExitFuelExhausted, meter.Consumed(), meter.Limit())
 	case exit == ExitTimeout && ctx.Err() != nil:
-		return exit, usage, timeoutError(ctx, err)
+		return exit, timeoutError(ctx, err)
+	case failExit != 0:
+		return failExit, fmt.Errorf("instantiate: %w", err)
 	default:
-		return exit, usage, fmt.Errorf("%w: exit code %d: %w", ErrExitStatus, exit, err)
+		return exit, fmt.Errorf("%w: exit code %d: %w", ErrExitStatus, exit, err)
 	}
 }
 

@@ -162,6 +162,7 @@ func writeModule(t testing.TB, bin []byte) string {
 // wasmFunc is a function of a hand-assembled test module.
 type wasmFunc struct {
 	params, results []byte // value types, e.g. i32 = 0x7f
+	locals          []byte // one local of each value type, after the params
 	body            []byte // instructions, without locals and the final end
 	export          string
 }
@@ -226,7 +227,11 @@ func wasmModule(imports []wasmImport, funcs []wasmFunc, memPages int, exportMem 
 			writeU(&exps, uint64(len(imports)+i))
 			nExports++
 		}
-		body := append([]byte{0x00}, f.body...) // no locals
+		body := appendU(nil, uint64(len(f.locals)))
+		for _, t := range f.locals {
+			body = append(body, 1, t)
+		}
+		body = append(body, f.body...)
 		body = append(body, opEnd)
 		writeU(&code, uint64(len(body)))
 		code.Write(body)

@@ -17,6 +17,9 @@ type metrics struct {
 	cpuUser       prometheus.Counter
 	cpuSys        prometheus.Counter
 	duration      *prometheus.SummaryVec
+	// Not in the original, which counts no fuel.
+	fuelExhausted *prometheus.CounterVec
+	fuelConsumed  *prometheus.CounterVec
 }
 
 // newMetrics registers the metrics; a nil Registerer gives nil (no metrics).
@@ -52,9 +55,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001},
 			MaxAge:     10 * time.Second,
 		}, fn),
+		fuelExhausted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "b7s_executor_function_executions_fuel_exhausted",
+			Help: "Function executions stopped because their limited_fuel ran out (exit code 1).",
+		}, fn),
+		fuelConsumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "b7s_executor_function_fuel_consumed",
+			Help: "Fuel charged to executions that set limited_fuel, in wasmtime's unit (about one per operator).",
+		}, fn),
 	}
 	for _, c := range []prometheus.Collector{
 		m.executions, m.executionsOK, m.executionsErr, m.cpuUser, m.cpuSys, m.duration,
+		m.fuelExhausted, m.fuelConsumed,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register executor metrics: %w", err)
@@ -63,8 +75,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// observe records one finished execution.
-func (m *metrics) observe(function string, res Result) {
+// observe records one finished execution; exhausted: it ran out of fuel.
+func (m *metrics) observe(function string, res Result, exhausted bool) {
 	if m == nil {
 		return
 	}
@@ -77,6 +89,12 @@ func (m *metrics) observe(function string, res Result) {
 	m.cpuUser.Add(ms(res.Usage.CPUUser))
 	m.cpuSys.Add(ms(res.Usage.CPUSys))
 	m.duration.WithLabelValues(function).Observe(ms(res.Usage.WallClock))
+	if res.Usage.FuelConsumed > 0 {
+		m.fuelConsumed.WithLabelValues(function).Add(float64(res.Usage.FuelConsumed))
+	}
+	if exhausted {
+		m.fuelExhausted.WithLabelValues(function).Inc()
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -13,9 +13,12 @@ import (
 
 // compiled is one function compiled once and shared by its executions.
 type compiled struct {
-	path string
-	id   fileID
-	mod  wazero.CompiledModule
+	key moduleKey
+	id  fileID
+	mod wazero.CompiledModule
+	// hasStart: the metered module's start function is the export
+	// fuel.ExportStart, to be called once the instance has its fuel.
+	hasStart bool
 	// minPages is the largest declared minimum of the module's memories.
 	minPages uint32
 	err      error
@@ -33,8 +36,22 @@ type fileID struct {
 	mtime time.Time
 }
 
-// compileFunc reads and compiles one module file.
-type compileFunc func(ctx context.Context, path string) (wazero.CompiledModule, uint32, error)
+// moduleKey names a compiled module: a file, plain or instrumented for fuel.
+type moduleKey struct {
+	path    string
+	metered bool
+}
+
+// compileFunc reads and compiles one module file, instrumented for fuel when
+// key.metered.
+type compileFunc func(ctx context.Context, key moduleKey) (compiledCode, error)
+
+// compiledCode is what a compileFunc produces.
+type compiledCode struct {
+	mod      wazero.CompiledModule
+	minPages uint32
+	hasStart bool
+}
 
 // moduleCache is the bounded in-memory cache of compiled functions: least
 // recently used first out, one compilation per file at a time, and a module
@@ -44,25 +61,25 @@ type moduleCache struct {
 	max     int
 
 	mu      sync.Mutex
-	entries map[string]*compiled
+	entries map[moduleKey]*compiled
 	lru     *list.List // front: most recently used
 }
 
 func newModuleCache(max int, compile compileFunc) *moduleCache {
-	return &moduleCache{compile: compile, max: max, entries: make(map[string]*compiled), lru: list.New()}
+	return &moduleCache{compile: compile, max: max, entries: make(map[moduleKey]*compiled), lru: list.New()}
 }
 
-// acquire returns the compiled module for path, compiling it if needed. The
+// acquire returns the compiled module for key, compiling it if needed. The
 // caller must release it.
-func (c *moduleCache) acquire(ctx context.Context, path string) (*compiled, error) {
-	st, err := os.Stat(path)
+func (c *moduleCache) acquire(ctx context.Context, key moduleKey) (*compiled, error) {
+	st, err := os.Stat(key.path)
 	if err != nil {
 		return nil, fmt.Errorf("read module: %w", err)
 	}
 	id := fileID{size: st.Size(), mtime: st.ModTime()}
 
 	c.mu.Lock()
-	e := c.entries[path]
+	e := c.entries[key]
 	if e != nil && e.id == id {
 		e.refs++
 		c.lru.MoveToFront(e.elem)
@@ -82,8 +99,8 @@ func (c *moduleCache) acquire(ctx context.Context, path string) (*compiled, erro
 	if e != nil {
 		c.removeLocked(e) // the file changed since it was compiled
 	}
-	e = &compiled{path: path, id: id, ready: make(chan struct{}), refs: 1}
-	c.entries[path] = e
+	e = &compiled{key: key, id: id, ready: make(chan struct{}), refs: 1}
+	c.entries[key] = e
 	e.elem = c.lru.PushFront(e)
 	for c.lru.Len() > c.max {
 		c.removeLocked(c.lru.Back().Value.(*compiled))
@@ -91,7 +108,8 @@ func (c *moduleCache) acquire(ctx context.Context, path string) (*compiled, erro
 	c.mu.Unlock()
 
 	// Waiters share this compilation; one caller giving up must not fail it.
-	e.mod, e.minPages, e.err = c.compile(context.WithoutCancel(ctx), path)
+	code, err := c.compile(context.WithoutCancel(ctx), key)
+	e.mod, e.minPages, e.hasStart, e.err = code.mod, code.minPages, code.hasStart, err
 	close(e.ready)
 	if e.err != nil {
 		c.mu.Lock()
@@ -120,8 +138,8 @@ func (c *moduleCache) removeLocked(e *compiled) {
 		return
 	}
 	e.evicted = true
-	if c.entries[e.path] == e {
-		delete(c.entries, e.path)
+	if c.entries[e.key] == e {
+		delete(c.entries, e.key)
 	}
 	c.lru.Remove(e.elem)
 	if e.refs == 0 {

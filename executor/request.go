@@ -33,7 +33,10 @@ type Request struct {
 	// MemoryLimitPages is the request's limited_memory in 64 KiB pages;
 	// 0 means Config.DefaultMemoryLimitPages.
 	MemoryLimitPages uint32
-	// Fuel is the request's limited_fuel. Accepted, not enforced yet.
+	// Fuel is the request's limited_fuel, in wasmtime's unit (about one per
+	// executed operator); 0 means unlimited. The module runs instrumented
+	// (package fuel) and stops with exit code 1 when a basic block costs more
+	// than what is left. At most fuel.MaxFuel is used.
 	Fuel uint64
 }
 
@@ -68,11 +71,16 @@ type Usage struct {
 	CPUSys  time.Duration
 	// MemoryMaxKB is the guest's peak linear memory, in KiB.
 	MemoryMaxKB int64
+	// FuelConsumed is the fuel charged when the request set limited_fuel: on
+	// a run that completes, its count of executed operators; on exhaustion,
+	// what the blocks that ran cost. Zero without limited_fuel.
+	FuelConsumed uint64
 }
 
 // Exit codes of bls-runtime that the executor produces itself.
 const (
 	ExitOK             = 0
+	ExitFuelExhausted  = 1   // limited_fuel ran out (wasmtime's OutOfFuel trap)
 	ExitTimeout        = 15  // run_time exceeded, or the execution was cancelled
 	ExitMemoryLimit    = 16  // the module's minimum memory exceeds the limit
 	ExitLoadFailure    = 101 // unreadable, invalid or unlinkable module

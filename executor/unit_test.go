@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -293,10 +292,10 @@ func TestModuleCache_ConcurrentFirstExecutionsCompileOnce(t *testing.T) {
 	e := newExecutor(t, nil)
 	var compiles sync.Map // path -> *atomic.Int64
 	compile := e.modules.compile
-	e.modules.compile = func(ctx context.Context, path string) (wazero.CompiledModule, uint32, error) {
-		n, _ := compiles.LoadOrStore(path, new(atomic.Int64))
+	e.modules.compile = func(ctx context.Context, key moduleKey) (compiledCode, error) {
+		n, _ := compiles.LoadOrStore(key, new(atomic.Int64))
 		n.(*atomic.Int64).Add(1)
-		return compile(ctx, path)
+		return compile(ctx, key)
 	}
 	a := writeModule(t, wasmModule(nil, []wasmFunc{{export: "_start"}}, 1, true))
 	b := writeModule(t, wasmModule(nil, []wasmFunc{{body: []byte{opI32Const, 1, opDrop}, export: "_start"}}, 1, true))

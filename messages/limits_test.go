@@ -34,7 +34,7 @@ func TestDirectMessageLimit_FitsTheWorstResult(t *testing.T) {
 					Code:   CodeOK,
 					Result: RuntimeOutput{Stdout: out, Stderr: out, ExitCode: -2147483648},
 					Usage: Usage{WallClockTime: time.Duration(1<<63 - 1), CPUUserTime: time.Duration(1<<63 - 1),
-						CPUSysTime: time.Duration(1<<63 - 1), MemoryMaxKB: 1<<63 - 1},
+						CPUSysTime: time.Duration(1<<63 - 1), MemoryMaxKB: 1<<63 - 1, FuelConsumed: 1<<64 - 1},
 				}}},
 			}
 			data, err := Encode(resp)

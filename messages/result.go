@@ -29,6 +29,9 @@ type Usage struct {
 	CPUUserTime   time.Duration `json:"cpu_user_time,omitempty"`
 	CPUSysTime    time.Duration `json:"cpu_sys_time,omitempty"`
 	MemoryMaxKB   int64         `json:"memory_max_kb,omitempty"`
+	// FuelConsumed is not in the original: the fuel a limited_fuel execution was charged. It is
+	// written only when set, and original nodes, which decode with encoding/json, ignore it.
+	FuelConsumed uint64 `json:"fuel_consumed,omitempty"`
 }
 
 // NodeResult is one node's annotated result, the value type of ResultMap (spec §3.2).
