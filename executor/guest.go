@@ -2,6 +2,9 @@ package executor
 
 import (
 	"context"
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 
@@ -56,7 +59,21 @@ func (e *Executor) moduleConfig(req Request, root *fsRoot, stdout, stderr *cappe
 	for _, kv := range wasiEnv(req.Env) {
 		cfg = cfg.WithEnv(kv.Name, kv.Value)
 	}
+	if req.Fuel > 0 {
+		cfg = cfg.WithRandSource(requestRand(req))
+	}
 	return cfg
+}
+
+// requestRand is the random source of a metered execution: a stream seeded by the request and
+// the function. Fuel is only deterministic if what the guest computes is, and language
+// runtimes draw on random_get by themselves (Go seeds its maps from it), so every worker of one
+// request sees the same stream and stops at the same operator. Its randomness is predictable
+// from the request, which is what agreement between workers needs; an unmetered execution keeps
+// real randomness.
+func requestRand(req Request) io.Reader {
+	seed := sha256.Sum256([]byte("b7s fuel random\x00" + req.FunctionID + "\x00" + req.RequestID))
+	return rand.NewChaCha8(seed)
 }
 
 // wasiEnv is the guest's WASI environment: the request variables (a later
