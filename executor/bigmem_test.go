@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"strconv"
@@ -19,7 +20,7 @@ func touchModule(pages int32) []byte {
 	c.Const(pages - 1).Grow().Op(wb.Drop).
 		Const(0).Set(0).
 		Block().Loop().
-		Get(0).Const(pages*65536).Op(wb.I32GeU).BrIf(1).
+		Get(0).Const(pages * 65536).Op(wb.I32GeU).BrIf(1).
 		Get(0).Const(1).Store8(0).
 		Get(0).Const(65536).Op(wb.I32Add).Set(0).
 		Br(0).
@@ -89,4 +90,22 @@ func BenchmarkExecuteLargeGuest(b *testing.B) {
 	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(ms1.NumGC-ms0.NumGC)/float64(b.N), "gc/op")
 	b.ReportMetric(float64(vmRSSKB(b))/1024, "rss-after-MiB")
+}
+
+// A 15-byte module declaring four billion tables is refused before the compiler allocates by
+// that count (wazero's decoder used to ask for gigabytes).
+func TestExecute_HugeDeclaredCountIsRefusedWithoutAllocating(t *testing.T) {
+	e := newExecutor(t, nil)
+	bin := append([]byte("\x00asm\x01\x00\x00\x00"), 4, 5, 0xff, 0xff, 0xff, 0xff, 0x0f)
+	path := writeModule(t, bin)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := e.Execute(context.Background(), request(path))
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrBadModule) {
+		t.Fatalf("err = %v, want ErrBadModule", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Fatalf("refusing the module allocated %d MiB", grew>>20)
+	}
 }

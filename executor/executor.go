@@ -43,6 +43,9 @@ var (
 	// ErrFuelUnsupported: the request sets limited_fuel and the module cannot
 	// be instrumented for it; it is not run unmetered.
 	ErrFuelUnsupported = errors.New("module cannot be metered for fuel")
+	// ErrBadModule: the module's structure is broken (counts past their sections, sections out
+	// of order); refused before the compiler allocates by its counts.
+	ErrBadModule = errors.New("malformed module")
 )
 
 // Executor runs functions. It is safe for concurrent use.
@@ -165,6 +168,9 @@ func (e *Executor) compile(ctx context.Context, key moduleKey) (compiledCode, er
 	start := time.Now()
 	code := compiledCode{}
 	plain := bin
+	if err := fuel.CheckStructure(bin); err != nil {
+		return compiledCode{}, fmt.Errorf("%w: %s: %w", ErrBadModule, filepath.Base(path), err)
+	}
 	if key.metered {
 		// A module the rewrite cannot handle is refused: it never runs unmetered.
 		inst, err := fuel.Instrument(bin)

@@ -439,3 +439,13 @@ func (m *module) constExpr(r *reader) error {
 		}
 	}
 }
+
+// CheckStructure reads a module's sections and refuses one whose declared vector counts do not
+// fit their sections, or whose sections are out of order. wazero's decoder allocates by a
+// declared count before reading the elements, so a 17-byte module declaring a billion tables
+// made it allocate gigabytes; the executor checks every module with this before compiling it.
+// It does not decode function bodies.
+func CheckStructure(bin []byte) error {
+	_, err := parseModule(bin)
+	return err
+}
