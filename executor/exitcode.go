@@ -52,5 +52,9 @@ func exitCodeOf(err error) int {
 			}
 		}
 	}
+	// wazero reports a call stack past its bound as a bare "stack overflow", not a trap.
+	if strings.HasPrefix(msg, "stack overflow") {
+		return 2
+	}
 	return ExitUnknownFailure
 }

@@ -285,7 +285,7 @@ func TestFuel_TightLoopAndDeepRecursionStop(t *testing.T) {
 	}
 	// Without fuel, the recursion ends in a stack overflow instead.
 	if res, err := e.Execute(context.Background(), request(recurse)); err == nil || errors.Is(err, ErrFuelExhausted) ||
-		!strings.Contains(err.Error(), "stack overflow") {
+		!strings.Contains(err.Error(), "stack overflow") || res.ExitCode != 2 {
 		t.Errorf("recursion without fuel: %+v, %v", res, err)
 	}
 }

@@ -37,6 +37,7 @@ func TestExitCodeOf_MapsTrapsExitsAndTimeouts(t *testing.T) {
 		{errors.New("wasm error: invalid table access"), 5},
 		{errors.New("wasm error: indirect call type mismatch"), 7},
 		{errors.New("wasm error: stack overflow"), 2},
+		{errors.New("stack overflow"), 2}, // wazero's own wording for a call stack past its bound
 		{errors.New("something else"), 255},
 	} {
 		if got := exitCodeOf(tc.err); got != tc.want {
