@@ -41,6 +41,9 @@ type Config struct {
 	// Pprof serves Go's profiler at /debug/pprof/ on the node's HTTP address. Off by default:
 	// a profile costs CPU and shows internals, so only an operator who asks gets it.
 	Pprof bool `yaml:"pprof"`
+	// RecentMessages is the length of each actor's ring of recently handled messages, which
+	// /debug/actors/ui and `b7s trace` read; 0 keeps none.
+	RecentMessages int `yaml:"recent-messages"`
 
 	Log          Log          `yaml:"log"`
 	Connectivity Connectivity `yaml:"connectivity"`
@@ -183,6 +186,7 @@ func Default() Config {
 		Role:           string(node.Role),
 		Concurrency:    uint(node.Concurrency),
 		HealthInterval: node.HealthInterval,
+		RecentMessages: node.Inspect.RecentMessages,
 		Log: Log{
 			Level:  "info",
 			Format: LogFormatConsole,

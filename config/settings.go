@@ -23,6 +23,7 @@ var settings = []setting{
 	{"db", "db", "", "path of the node database (default <nodeDir>/db)", func(c *Config) any { return &c.DB }},
 	{"health-interval", "health-interval", "", "period of the health ping", func(c *Config) any { return &c.HealthInterval }},
 	{"pprof", "pprof", "", "serve Go's profiler at /debug/pprof/ on the node's HTTP address", func(c *Config) any { return &c.Pprof }},
+	{"recent-messages", "recent-messages", "", "messages kept per actor for /debug/actors/ui and b7s trace (0: none)", func(c *Config) any { return &c.RecentMessages }},
 
 	{"log.level", "log-level", "l", "log level: " + logLevelNames, func(c *Config) any { return &c.Log.Level }},
 	{"log.format", "log-format", "", "log format: console or json", func(c *Config) any { return &c.Log.Format }},

@@ -85,7 +85,7 @@ func TestNewFlagSet_RegistersSpecFlags(t *testing.T) {
 		"health-interval": "", "log-format": "", "rollcall-timeout": "", "execution-timeout": "",
 		"settle-window": "", "result-cache-size": "", "queue-size": "", "max-output-bytes": "",
 		"memory-limit-pages": "", "max-run-time": "", "compilation-cache": "", "gateway": "", "sync-interval": "",
-		"quic": "", "discovery": "", "libp2p-metrics": "", "pprof": "",
+		"quic": "", "discovery": "", "libp2p-metrics": "", "pprof": "", "recent-messages": "",
 	}
 	fs, _ := NewFlagSet("test")
 	for name, short := range want {

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/internal/check"
 )
 
@@ -76,6 +77,7 @@ func (c Config) Validate() error {
 		}
 	}
 	add(check.Min("health-interval", c.HealthInterval, MinHealthInterval))
+	add(check.Range("recent-messages", c.RecentMessages, 0, inspect.MaxRecentMessages))
 
 	if _, err := parseLogLevel(c.Log.Level); err != nil {
 		add(fmt.Errorf("log.level: %w", err))

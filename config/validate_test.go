@@ -29,6 +29,8 @@ func TestValidate_ErrorNamesSettingAndBound(t *testing.T) {
 		{"empty topic", func(c *Config) { c.Topics = []string{"a", " "} }, "topics[1]: topic is empty"},
 		{"health interval", func(c *Config) { c.HealthInterval = 50 * time.Millisecond }, "health-interval: 50ms is below the minimum 100ms"},
 		{"health interval negative", func(c *Config) { c.HealthInterval = -time.Second }, "health-interval: -1s is below the minimum 100ms"},
+		{"recent messages negative", func(c *Config) { c.RecentMessages = -1 }, "recent-messages: -1 is below the minimum 0"},
+		{"recent messages too many", func(c *Config) { c.RecentMessages = 5000 }, "recent-messages: 5000 is above the maximum 4096"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" },
 			`log.level: "verbose" is not one of trace, debug, info, warn, error, fatal, panic, disabled`},
 		{"log level numeric", func(c *Config) { c.Log.Level = "1" },

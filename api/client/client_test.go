@@ -68,7 +68,7 @@ func (h *fakeHead) Result(id string) (messages.ResultMap, bool) {
 // serveNode runs the node's real HTTP handler; head nil makes it a worker.
 func serveNode(t *testing.T, head api.Head) *httptest.Server {
 	t.Helper()
-	deps := api.Deps{Inspect: inspect.NewRegistry(), Gatherer: prometheus.NewRegistry(), NodeID: workerA, Role: "worker", Log: zerolog.Nop()}
+	deps := api.Deps{Inspect: inspect.NewRegistry(inspect.DefaultConfig(), nil), Gatherer: prometheus.NewRegistry(), NodeID: workerA, Role: "worker", Log: zerolog.Nop()}
 	if head != nil {
 		deps.Head, deps.Role = head, "head"
 	}
