@@ -105,6 +105,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if d.Node, err = actors.Start(nodeCfg, deps); err != nil {
 		return nil, err
 	}
+	d.Host.SetTraceHandler(d.answerTrace)
 	// Subscriptions exist before we connect, so no early message is missed (spec §1.4 order).
 	if err := d.Host.Start(ctx); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -178,7 +179,8 @@ func (d *Daemon) startHTTP() error {
 		return fmt.Errorf("listen http %s: %w", addr, err)
 	}
 	d.httpAddr = ln.Addr()
-	deps := api.Deps{Inspect: d.Node.Inspect(), Gatherer: d.Metrics, NodeID: d.Host.ID().String(), Role: d.Config.Role, Log: d.log}
+	deps := d.inspectDeps()
+	deps.Gatherer, deps.Log = d.Metrics, d.log
 	if d.Config.IsHead() {
 		deps.Head = d.Node
 	}

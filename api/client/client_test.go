@@ -375,3 +375,20 @@ func TestTransportError_NamesTheURLAndIsNoHTTPError(t *testing.T) {
 		t.Error("PostRaw to a closed port: no error")
 	}
 }
+
+func TestTraceAndActorMessages_ReachTheirPaths(t *testing.T) {
+	c := New(serveNode(t, nil).URL)
+	ctx := context.Background()
+	tr, err := c.Trace(ctx, "a b&c=d", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Request != "a b&c=d" || len(tr.Nodes) != 1 || tr.Nodes[0].Node != workerA || tr.Nodes[0].Steps == nil {
+		t.Fatalf("trace %+v", tr)
+	}
+	_, err = c.ActorMessages(ctx, "node/no such actor")
+	var httpErr *Error
+	if !errors.As(err, &httpErr) || httpErr.Status != http.StatusNotFound || !strings.Contains(httpErr.Message, "node/no such actor") {
+		t.Fatalf("unknown actor: %v", err)
+	}
+}
