@@ -54,6 +54,9 @@ type Options struct {
 	Backoff *actors.BackoffConfig
 	// Middleware wraps every actor's receive (the test harness's fault injection).
 	Middleware []actor.ReceiverMiddleware
+	// WrapHost, when set, wraps the libp2p host as the actors see it: the hook for network
+	// faults in tests (actortest.Links).
+	WrapHost func(actors.Host) actors.Host
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -89,6 +92,9 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics, Middleware: opts.Middleware}
+	if opts.WrapHost != nil {
+		deps.Host = opts.WrapHost(d.Host)
+	}
 	if !cfg.IsHead() {
 		if err := d.startWorkerParts(cfg, log); err != nil {
 			return nil, err
