@@ -35,7 +35,7 @@ func newActorsPage() actorsPage {
 	body = bytes.Replace(body, []byte("{{SCRIPT}}"), script, 1)
 	return actorsPage{
 		body: body,
-		csp: "default-src 'none'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; " +
+		csp: "default-src 'none'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; " +
 			"script-src '" + hash(script) + "'; style-src '" + hash(style) + "'",
 	}
 }

@@ -29,8 +29,8 @@ type wire struct {
 
 func newWire() *wire { return &wire{topic: make(chan p2p.Message, 16)} }
 
-func (w *wire) ID() peer.ID                                  { return "self" }
-func (w *wire) Connected(peer.ID) bool                       { return true }
+func (w *wire) ID() peer.ID                                   { return "self" }
+func (w *wire) Connected(peer.ID) bool                        { return true }
 func (w *wire) Publish(context.Context, string, []byte) error { return nil }
 func (w *wire) Send(_ context.Context, to peer.ID, data []byte) error {
 	w.mu.Lock()

@@ -172,6 +172,9 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 					r.keep(e, ctx, env, life, start, reason)
 				}
 				if reason != nil {
+					// protoactor's mailbox never reports a message whose handling panicked as
+					// received; count it here, or the mailbox length stays one too long.
+					e.mailbox.received.Add(1)
 					e.lastError.Store(fmt.Sprint(reason))
 					e.errorAt.Store(r.now().UnixNano())
 					panic(reason) // the supervisor decides; we only record
