@@ -26,6 +26,9 @@ type devnetConfig struct {
 	Wasm            string
 	LogLevel        string
 	ReadyTimeout    time.Duration
+	// RecentMessages each node keeps per actor: a devnet is for debugging, so its pages and
+	// `b7s trace` have something to show by default.
+	RecentMessages int
 }
 
 func defaultDevnetConfig() devnetConfig {
@@ -38,6 +41,7 @@ func defaultDevnetConfig() devnetConfig {
 		Wasm:            filepath.Join("bin", "examples", "hello.wasm"),
 		LogLevel:        "info",
 		ReadyTimeout:    90 * time.Second,
+		RecentMessages:  64,
 	}
 }
 
@@ -83,6 +87,7 @@ func runDevnet(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Wasm, "wasm", cfg.Wasm, "WebAssembly module to serve and install as the function")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level of the nodes")
 	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", cfg.ReadyTimeout, "how long to wait for the nodes to answer")
+	fs.IntVar(&cfg.RecentMessages, "recent-messages", cfg.RecentMessages, "messages each node keeps per actor for its page and b7s trace (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
