@@ -117,7 +117,7 @@ func artefactDir(tb testing.TB) string {
 // however often they fail, so that crashes are all the page has to show.
 func pageNetwork(tb testing.TB) *daemontest.Network {
 	return daemontest.NewNetwork(tb, daemontest.NetworkConfig{Workers: 1,
-		Configure: func(_ int, c *config.Config) { c.RecentMessages = 32 },
+		Configure: func(_ int, c *config.Config) { withGuest(c); c.RecentMessages = 32 },
 		Backoff:   &actors.BackoffConfig{MaxRestarts: 0, Window: time.Millisecond},
 	})
 }
@@ -195,6 +195,25 @@ func TestActorsPage_InARealBrowser(t *testing.T) {
 	}
 	if !strings.Contains(detail, "restarting") || !strings.Contains(detail, "panic: injected by the browser test (1)") {
 		t.Errorf("the router's recent messages lack its crash and restart:\n%s", detail)
+	}
+
+	// A request's path, asked on the page, spans the head and its worker.
+	resp := execute(t, net.Head, guestRequest(1))
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#trace-id`), resp.RequestID),
+		chromedp.Click(chromedp.CSS(`#trace-form button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#trace tbody tr`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	path, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#trace tbody`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"MsgRollCall", "MsgExecute", "node/work/" + resp.RequestID, "executor result", "answer"} {
+		if !strings.Contains(path, want) {
+			t.Errorf("the page's path of the request lacks %q:\n%s", want, path)
+		}
 	}
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 makes a PNG

@@ -34,6 +34,9 @@
     return ns < 1e6 ? (ns / 1e3).toFixed(0) + "µs" : (ns / 1e6).toFixed(1) + "ms";
   }
   function short(peer) { return peer && peer.length > 12 ? "…" + peer.slice(-8) : (peer || ""); }
+  // who names the other side of a record: the peer it came from or went to, else the sender.
+  function who(r) { return r.peer ? (r.dir === "out" ? "→ " : "") + short(r.peer) : (r.sender || ""); }
+  function detailCell(d) { return el("td", d || "", /^(panic|dropped)|failed/.test(d || "") ? "err" : ""); }
 
   async function getJSON(url) {
     const r = await fetch(url, { cache: "no-store" });
@@ -159,8 +162,8 @@
         req.addEventListener("click", () => { $("trace-id").value = r.request; trace(r.request); });
       }
       tr.appendChild(req);
-      tr.appendChild(el("td", r.peer ? short(r.peer) : (r.sender || "")));
-      tr.appendChild(el("td", r.detail || "", "err"));
+      tr.appendChild(el("td", who(r)));
+      tr.appendChild(detailCell(r.detail));
       tr.appendChild(el("td", took(r.took_ns), "n"));
       frag.appendChild(tr);
     }
@@ -187,8 +190,8 @@
         tr.appendChild(el("td", s.actor));
         tr.appendChild(el("td", s.dir));
         tr.appendChild(el("td", s.type));
-        tr.appendChild(el("td", s.peer ? short(s.peer) : (s.sender || "")));
-        tr.appendChild(el("td", s.detail || "", "err"));
+        tr.appendChild(el("td", who(s)));
+        tr.appendChild(detailCell(s.detail));
         frag.appendChild(tr);
       }
       $("trace").tBodies[0].replaceChildren(frag);

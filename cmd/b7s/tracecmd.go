@@ -91,7 +91,7 @@ func writeTrace(b *strings.Builder, tr api.RequestTrace) int {
 				detail = strings.TrimSpace(detail + " (" + time.Duration(s.TookNS).String() + ")")
 			}
 			label := strings.TrimSpace(n.Role + " " + shortPeer(n.Node))
-			rows = append(rows, row{node: n.Node, step: i, at: s.At, line: fmt.Sprintf("%-18s %-40s %-4s %-24s %-16s %s",
+			rows = append(rows, row{node: n.Node, step: i, at: s.At, line: fmt.Sprintf("%-18s %-52s %-4s %-24s %-16s %s",
 				label, s.Actor, s.Dir, s.Type, other, detail)})
 		}
 	}
@@ -100,7 +100,7 @@ func writeTrace(b *strings.Builder, tr api.RequestTrace) int {
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
 	t0 := rows[0].at
-	fmt.Fprintf(b, "\n%9s  %-18s %-40s %-4s %-24s %-16s %s\n", "+ms", "NODE", "ACTOR", "DIR", "TYPE", "FROM/TO", "DETAIL")
+	fmt.Fprintf(b, "\n%9s  %-18s %-52s %-4s %-24s %-16s %s\n", "+ms", "NODE", "ACTOR", "DIR", "TYPE", "FROM/TO", "DETAIL")
 	for _, r := range rows {
 		fmt.Fprintf(b, "%9.3f  %s\n", float64(r.at.Sub(t0).Microseconds())/1000, strings.TrimRight(r.line, " "))
 	}
