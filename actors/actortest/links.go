@@ -53,13 +53,27 @@ type Match struct {
 // is real. Every fault takes effect when its method returns, and every Rule says when it matched
 // (WaitHits), so a test waits on signals, never on time.
 type Links struct {
-	mu    sync.Mutex
-	cut   map[peer.ID]bool
-	rules []*Rule
+	mu        sync.Mutex
+	cut       map[peer.ID]bool
+	rules     []*Rule
+	closed    chan struct{} // Close: what is delayed or held is dropped
+	closeOnce sync.Once
 }
 
 // NewLinks returns fault-free links.
-func NewLinks() *Links { return &Links{cut: make(map[peer.ID]bool)} }
+func NewLinks() *Links { return &Links{cut: make(map[peer.ID]bool), closed: make(chan struct{})} }
+
+// errLinksClosed ends the wait of a delayed or held message when the links close.
+var errLinksClosed = errors.New("links closed by the test")
+
+// Close drops every message still delayed or held and removes every rule: the test is over and
+// its node stops, so nothing may arrive later at actors that are gone.
+func (l *Links) Close() {
+	l.closeOnce.Do(func() { close(l.closed) })
+	l.mu.Lock()
+	l.rules = nil
+	l.mu.Unlock()
+}
 
 // Cut partitions this node from p: nothing p sends reaches this node's actors, every send to p
 // fails with ErrPartitioned, and p is not Connected. Cut both sides for a full partition.
@@ -96,17 +110,6 @@ func (l *Links) add(r *Rule) *Rule {
 	l.rules = append(l.rules, r)
 	l.mu.Unlock()
 	return r
-}
-
-// ReleaseAll lets every held message go and removes every rule (the test's end).
-func (l *Links) ReleaseAll() {
-	l.mu.Lock()
-	rules := l.rules
-	l.rules = nil
-	l.mu.Unlock()
-	for _, r := range rules {
-		r.Release()
-	}
 }
 
 // Rule is one fault on messages a Match selects.
@@ -205,6 +208,8 @@ func (l *Links) judge(dir Direction, data []byte, peers ...peer.ID) verdict {
 						return nil
 					case <-ctx.Done():
 						return ctx.Err()
+					case <-l.closed:
+						return errLinksClosed
 					}
 				}}
 			default:
@@ -217,6 +222,8 @@ func (l *Links) judge(dir Direction, data []byte, peers ...peer.ID) verdict {
 						return nil
 					case <-ctx.Done():
 						return ctx.Err()
+					case <-l.closed:
+						return errLinksClosed
 					}
 				}}
 			}

@@ -164,3 +164,26 @@ func TestLinks_DelayedTopicMessagesArriveLate(t *testing.T) {
 		}
 	})
 }
+
+func TestLinks_CloseDropsWhatIsStillDelayedOrHeld(t *testing.T) {
+	w, l := newWire(), NewLinks()
+	h := l.Wrap(w)
+	got := inbox(h)
+	delayed := l.Delay(Match{Peer: "a", Dir: Inbound}, time.Hour)
+	held := l.Hold(Match{Peer: "b", Dir: Inbound})
+	w.onMessage("a", []byte(execute))
+	w.onMessage("b", []byte(execute))
+	if !delayed.WaitHits(1, 10*time.Second) || !held.WaitHits(1, 10*time.Second) {
+		t.Fatal("the rules never matched")
+	}
+	l.Close()
+	w.onMessage("c", []byte(rollCall)) // no rule is left
+	if m := <-got; m != "c "+rollCall {
+		t.Fatalf("got %q: a delayed or held message arrived after Close", m)
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("got %q after Close", m)
+	default:
+	}
+}

@@ -133,7 +133,7 @@ func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []strin
 		n.t.Fatalf("start %s node: %v", cfg.Role, err)
 	}
 	n.t.Cleanup(d.Stop)
-	n.t.Cleanup(links.ReleaseAll) // before Stop: nothing stays held while the node stops
+	n.t.Cleanup(links.Close) // before Stop: nothing delayed or held arrives at stopped actors
 	// A restart comes back on the same ports, so peers and clients find it where it was.
 	cfg.Connectivity.Port = listenPort(n.t, d)
 	if addr := d.HTTPAddress(); addr != "" {
