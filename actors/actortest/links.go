@@ -162,11 +162,6 @@ func (r *Rule) Remove() {
 	r.Release()
 }
 
-func (r *Rule) matches(dir Direction, p peer.ID, typ string) bool {
-	m := r.match
-	return m.Dir == dir && (m.Peer == "" || m.Peer == p) && (m.Type == "" || m.Type == typ)
-}
-
 func (r *Rule) record() {
 	r.hits.Add(1)
 	select {
@@ -182,51 +177,69 @@ type verdict struct {
 }
 
 // judge decides the fate of a message between this node and p (any of peers, for a topic
-// message that names a publisher and a forwarder).
+// message that names a publisher and a forwarder). The message is parsed for its type only when
+// a rule for this peer and direction asks for one: a node without rules pays nothing, which
+// matters for results of many megabytes.
 func (l *Links) judge(dir Direction, data []byte, peers ...peer.ID) verdict {
-	typ, _ := messages.TypeOf(data) // unreadable messages match only rules for any type
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, p := range peers {
 		if l.cut[p] {
+			l.mu.Unlock()
 			return verdict{drop: true}
 		}
 	}
+	var candidates []*Rule
+	needType := false
 	for _, r := range l.rules {
 		for _, p := range peers {
-			if !r.matches(dir, p, typ) {
-				continue
+			if r.match.Dir == dir && (r.match.Peer == "" || r.match.Peer == p) {
+				candidates = append(candidates, r)
+				needType = needType || r.match.Type != ""
+				break
 			}
-			r.record()
-			switch {
-			case r.drop:
-				return verdict{drop: true}
-			case r.held != nil:
-				return verdict{wait: func(ctx context.Context) error {
-					select {
-					case <-r.held:
-						return nil
-					case <-ctx.Done():
-						return ctx.Err()
-					case <-l.closed:
-						return errLinksClosed
-					}
-				}}
-			default:
-				d := r.delay
-				return verdict{wait: func(ctx context.Context) error {
-					t := time.NewTimer(d)
-					defer t.Stop()
-					select {
-					case <-t.C:
-						return nil
-					case <-ctx.Done():
-						return ctx.Err()
-					case <-l.closed:
-						return errLinksClosed
-					}
-				}}
-			}
+		}
+	}
+	l.mu.Unlock()
+	if len(candidates) == 0 {
+		return verdict{}
+	}
+	typ := ""
+	if needType {
+		typ, _ = messages.TypeOf(data) // unreadable messages match only rules for any type
+	}
+	for _, r := range candidates {
+		if r.match.Type != "" && r.match.Type != typ {
+			continue
+		}
+		r.record()
+		switch {
+		case r.drop:
+			return verdict{drop: true}
+		case r.held != nil:
+			return verdict{wait: func(ctx context.Context) error {
+				select {
+				case <-r.held:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-l.closed:
+					return errLinksClosed
+				}
+			}}
+		default:
+			d := r.delay
+			return verdict{wait: func(ctx context.Context) error {
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-l.closed:
+					return errLinksClosed
+				}
+			}}
 		}
 	}
 	return verdict{}
