@@ -186,6 +186,8 @@ func TestExecute_CrashedRequestSupervisorAnswersOnceAndIsGone(t *testing.T) {
 		t.Fatal("no request supervisor")
 	}
 	rollCalls := map[string]string{"function": guest.CID.String()}
+	// The supervisor is in the tree from its spawn, before it has published its roll call.
+	net.Head.WaitMetric(t, "b7s_node_rollcalls_published", rollCalls, 1)
 	published := net.Head.Metric(t, "b7s_node_rollcalls_published", rollCalls)
 	if err := net.Head.Faults.Crash(id, "injected"); err != nil {
 		t.Fatal(err)
