@@ -34,7 +34,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=60s ./messages
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./p2p/ ./executor/ ./fstore/ ./e2e/
+	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./actors/inspect/ ./p2p/ ./executor/ ./fstore/ ./e2e/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

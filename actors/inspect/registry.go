@@ -162,27 +162,48 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 			default:
 				e.handled.Add(1)
 			}
-			var start int64
-			if e.ring != nil {
-				start = r.now().UnixNano()
+			if e.ring == nil {
+				// Without a ring the deferred call captures nothing that escapes: no allocation,
+				// a few nanoseconds per message.
+				defer r.recordPanic(e)
+				next(ctx, env)
+				return
 			}
-			defer func() {
-				reason := recover()
-				if e.ring != nil {
-					r.keep(e, ctx, env, life, start, reason)
-				}
-				if reason != nil {
-					// protoactor's mailbox never reports a message whose handling panicked as
-					// received; count it here, or the mailbox length stays one too long.
-					e.mailbox.received.Add(1)
-					e.lastError.Store(fmt.Sprint(reason))
-					e.errorAt.Store(r.now().UnixNano())
-					panic(reason) // the supervisor decides; we only record
-				}
-			}()
-			next(ctx, env)
+			r.receiveKept(e, ctx, env, life, next)
 		}
 	}
+}
+
+// recordPanic, deferred, records a panic of the actor's and passes it on to its supervisor.
+func (r *Registry) recordPanic(e *entry) {
+	if reason := recover(); reason != nil {
+		r.failed(e, reason)
+		panic(reason) // the supervisor decides; we only record
+	}
+}
+
+// failed records that e's handling of a message panicked with reason.
+func (r *Registry) failed(e *entry, reason any) {
+	// protoactor's mailbox never reports a message whose handling panicked as received; count
+	// it here, or the mailbox length stays one too long.
+	e.mailbox.received.Add(1)
+	e.lastError.Store(fmt.Sprint(reason))
+	e.errorAt.Store(r.now().UnixNano())
+}
+
+// receiveKept runs next and keeps the message in e's ring, with how long it took and how it
+// ended.
+func (r *Registry) receiveKept(e *entry, ctx actor.ReceiverContext, env *actor.MessageEnvelope, life string, next actor.ReceiverFunc) {
+	start := r.now().UnixNano()
+	defer func() {
+		reason := recover()
+		r.keep(e, ctx, env, life, start, reason)
+		if reason != nil {
+			r.failed(e, reason)
+			panic(reason)
+		}
+	}()
+	next(ctx, env)
 }
 
 // keep adds the message just handled to e's ring.
