@@ -40,7 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz=FuzzInstrument -fuzztime=60s ./executor/fuel
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./attest/ ./p2p/ ./executor/ ./executor/fuel/ ./fstore/ ./e2e/
+	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./actors/inspect/ ./attest/ ./p2p/ ./executor/ ./executor/fuel/ ./fstore/ ./e2e/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

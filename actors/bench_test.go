@@ -18,15 +18,26 @@ import (
 
 // BenchmarkRollCallThroughListenerRouterOwner measures inbound MsgRollCall handling inside one
 // node: topic listener actor -> router (type check, rules, full decode, validation) -> owner,
-// with the inspection middleware on every actor, as in a running node. libp2p is not involved:
-// the host is the tests' fake.
+// with the inspection middleware on every actor, as in a running node, without and with rings
+// of recent messages. libp2p is not involved: the host is the tests' fake.
 func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		recent int
+	}{{"rings=off", 0}, {"rings=32", 32}} {
+		b.Run(c.name, func(b *testing.B) { benchRollCallThroughListenerRouterOwner(b, c.recent) })
+	}
+}
+
+func benchRollCallThroughListenerRouterOwner(b *testing.B, recent int) {
 	host := newFakeHost(newPeerID())
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return newSlogLogger(zerolog.Nop())
 	}))
 	defer sys.Shutdown()
-	reg := inspect.NewRegistry()
+	cfg := inspect.DefaultConfig()
+	cfg.RecentMessages = recent
+	reg := inspect.NewRegistry(cfg, describe)
 	root := reg.Root(sys)
 	metrics := newMetrics(nil)
 	received := make(chan struct{}, 1024)
@@ -39,6 +50,7 @@ func BenchmarkRollCallThroughListenerRouterOwner(b *testing.B) {
 	}), "work")
 	router, _ := root.SpawnNamed(reg.Props("router", newRouter(routerConfig{
 		Role: RoleWorker, Owners: map[string]*actor.PID{messages.TypeRollCall: owner}, Metrics: metrics, Log: zerolog.Nop(),
+		Recording: reg.Recording(),
 	})), "router")
 	listener, _ := root.SpawnNamed(reg.Props("topic-listener", newTopicListener(topicListenerConfig{
 		Host: host, Topic: p2p.DefaultTopic, InFlight: 1024, Router: router, Metrics: metrics, Log: zerolog.Nop(),
@@ -87,7 +99,7 @@ func BenchmarkWorkRollCall(b *testing.B) {
 				return newSlogLogger(zerolog.Nop())
 			}))
 			defer sys.Shutdown()
-			reg := inspect.NewRegistry()
+			reg := inspect.NewRegistry(inspect.DefaultConfig(), nil)
 			root := reg.Root(sys)
 			metrics := newMetrics(nil)
 			holder := &attest.Holder{}

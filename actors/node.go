@@ -29,6 +29,7 @@ type Config struct {
 	Backoff        BackoffConfig // how the node restarts a failed child
 	Version        string        // for b7s_node_info
 	Installer      InstallerConfig
+	Inspect        inspect.Config // what the inspection registry keeps beyond the tree
 	// Head
 	RollCallTimeout  time.Duration // when a request sets no timeout
 	ExecutionTimeout time.Duration // when a request sets no timeout
@@ -48,6 +49,7 @@ func DefaultConfig() Config {
 		Backoff:          DefaultBackoff(),
 		Version:          "dev",
 		Installer:        DefaultInstallerConfig(),
+		Inspect:          inspect.DefaultConfig(),
 		RollCallTimeout:  5 * time.Second,
 		ExecutionTimeout: 20 * time.Second,
 		SettleWindow:     100 * time.Millisecond,
@@ -70,6 +72,7 @@ func (c Config) Validate() error {
 		check.Min("QueueSize", c.QueueSize, 0),
 		c.Backoff.validate(),
 		c.Installer.validate(),
+		c.Inspect.Validate(),
 	}
 	if c.Role == RoleWorker {
 		errs = append(errs, check.Min("Concurrency", c.Concurrency, 1))
@@ -137,7 +140,7 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return newSlogLogger(log.With().Str("component", "protoactor").Logger())
 	}))
-	reg := inspect.NewRegistry()
+	reg := inspect.NewRegistry(cfg.Inspect, describe)
 	mailbox := newReusingDispatcher(300, 5*time.Second) // 300: protoactor's default batch
 	metrics := newMetrics(deps.Registerer)
 	metrics.info.WithLabelValues(deps.Host.ID().String(), cfg.Version, string(cfg.Role)).Set(1)
@@ -313,7 +316,7 @@ func (r *nodeRoot) spawnChildren(ctx actor.Context) {
 		}
 	}
 	router := r.spawn(ctx, "router", "router", newRouter(routerConfig{
-		Role: n.cfg.Role, Owners: ownerOf, Metrics: n.metrics, Log: n.log,
+		Role: n.cfg.Role, Owners: ownerOf, Metrics: n.metrics, Log: n.log, Recording: n.inspect.Recording(),
 	}))
 	r.spawn(ctx, "direct", "direct-listener", newDirectListener(directListenerConfig{
 		Host: r.host, Router: router, Metrics: n.metrics, Log: n.log,

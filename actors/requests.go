@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/actors/request"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
@@ -239,7 +240,7 @@ func (s *headRequest) apply(ctx actor.Context, effects []request.Effect, now tim
 	for _, eff := range effects {
 		switch e := eff.(type) {
 		case request.PublishRollCall:
-			s.publishRollCall()
+			s.publishRollCall(ctx.Self())
 		case request.Deadline:
 			if s.cancel != nil {
 				s.cancel()
@@ -253,7 +254,7 @@ func (s *headRequest) apply(ctx actor.Context, effects []request.Effect, now tim
 	}
 }
 
-func (s *headRequest) publishRollCall() {
+func (s *headRequest) publishRollCall(self *actor.PID) {
 	topic := s.req.Topic
 	if topic == "" {
 		topic = p2p.DefaultTopic
@@ -266,6 +267,7 @@ func (s *headRequest) publishRollCall() {
 		Attributes: s.req.Request.Config.Attributes,
 	}
 	s.cfg.Metrics.rollCallsPublished.WithLabelValues(s.cfg.Metrics.functions.value(rc.FunctionID)).Inc()
+	s.cfg.Tree.noteSent(self, rc, "", "topic "+topic)
 	s.cfg.Outbox.publish(topic, rc, nil)
 }
 
@@ -273,6 +275,7 @@ func (s *headRequest) sendExecute(ctx actor.Context, to []peer.ID, now time.Time
 	msg := messages.MsgExecute{Request: s.req.Request, RequestID: s.req.RequestID, Timestamp: now.UTC()}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	for _, p := range to {
+		s.cfg.Tree.noteSent(self, msg, p, "")
 		s.cfg.Outbox.send(p, msg, func(err error) {
 			if err != nil {
 				root.Send(self, requestSendFailed{to: p, err: err})
@@ -297,8 +300,11 @@ func (s *headRequest) finish(ctx actor.Context, resp messages.MsgExecuteResponse
 	if s.req.Client != "" {
 		out := resp
 		out.RequestID = s.req.ClientRequestID
+		s.cfg.Tree.noteSent(ctx.Self(), out, s.req.Client, "answer to the client")
 		s.cfg.Outbox.send(s.req.Client, out, nil)
 	} else if s.req.ReplyTo != nil {
+		s.cfg.Tree.note(ctx.Self(), inspect.Label{Type: "answer", Request: s.req.RequestID,
+			Detail: fmt.Sprintf("code %s, %d results", resp.Code, len(resp.Results))})
 		ctx.Send(s.req.ReplyTo, &requestDone{Response: resp})
 	}
 	ctx.Stop(ctx.Self())

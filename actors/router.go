@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -17,6 +18,9 @@ type routerConfig struct {
 	Owners  map[string]*actor.PID // message type -> owning actor
 	Metrics *nodeMetrics
 	Log     zerolog.Logger
+	// Recording: the node keeps recent messages, so the router notes what each inbound
+	// message was (see describe).
+	Recording bool
 }
 
 // router decodes inbound wire messages, enforces spec §2.1's pipeline and role rules, and
@@ -25,6 +29,8 @@ type routerConfig struct {
 type router struct {
 	cfg     routerConfig
 	dropLog zerolog.Logger // sampled: a peer can send garbage without end
+	// last labels the inbound message being routed, for the inspection ring (Recording only).
+	last inspect.Label
 }
 
 func newRouter(cfg routerConfig) actor.Producer {
@@ -42,6 +48,9 @@ func (r *router) Receive(ctx actor.Context) {
 func (r *router) route(ctx actor.Context, in *inbound) {
 	if in.Done != nil {
 		defer in.Done()
+	}
+	if r.cfg.Recording {
+		r.last = inspect.Label{Type: "", Peer: in.From} // the type, once read, and the request, once decoded
 	}
 	typ, err := messages.TypeOf(in.Data)
 	if err != nil {
@@ -61,6 +70,10 @@ func (r *router) route(ctx actor.Context, in *inbound) {
 		r.drop(in, typ, dropMalformed, err)
 		return
 	}
+	if r.cfg.Recording {
+		r.last = wireLabel(msg)
+		r.last.Peer = in.From
+	}
 	r.cfg.Metrics.messagesProcessed.WithLabelValues(typ).Inc()
 	if err := msg.Valid(); err != nil {
 		r.drop(in, typ, dropInvalid, err)
@@ -76,6 +89,16 @@ func (r *router) route(ctx actor.Context, in *inbound) {
 }
 
 func (r *router) drop(in *inbound, typ, reason string, err error) {
+	if r.cfg.Recording {
+		switch {
+		case r.last.Type != "": // decoded: the label names the request too
+		case typ != "":
+			r.last.Type = typ
+		default:
+			r.last.Type = "unreadable"
+		}
+		r.last.Detail = "dropped: " + reason
+	}
 	r.cfg.Metrics.messagesDropped.WithLabelValues(in.Pipeline.String(), reason).Inc()
 	if typ != "" {
 		r.cfg.Metrics.messagesProcessedErr.WithLabelValues(typ).Inc()

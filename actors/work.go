@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/messages"
@@ -74,7 +75,7 @@ func (w *work) Receive(ctx actor.Context) {
 			w.execute(ctx, m, wm)
 		}
 	case *installResult:
-		w.installed(m)
+		w.installed(ctx.Self(), m)
 	case *actor.Terminated:
 		w.finished(ctx, m.Who)
 	}
@@ -119,7 +120,7 @@ func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 		return
 	}
 	if installed {
-		w.answerRollCall(rc, messages.CodeAccepted)
+		w.answerRollCall(ctx.Self(), rc, messages.CodeAccepted)
 		return
 	}
 	waiting := w.pendingRollCalls[rc.FunctionID]
@@ -142,22 +143,24 @@ func (w *work) skip(rc messages.MsgRollCall, reason string, mismatch attest.Mism
 	}
 }
 
-func (w *work) installed(r *installResult) {
+func (w *work) installed(self *actor.PID, r *installResult) {
 	code := messages.CodeAccepted
 	if r.Err != nil {
 		code = messages.CodeError
 	}
 	for _, rc := range w.pendingRollCalls[r.CID] {
-		w.answerRollCall(rc, code)
+		w.answerRollCall(self, rc, code)
 	}
 	delete(w.pendingRollCalls, r.CID)
 }
 
-func (w *work) answerRollCall(rc messages.MsgRollCall, code messages.Code) {
+func (w *work) answerRollCall(self *actor.PID, rc messages.MsgRollCall, code messages.Code) {
 	if code == messages.CodeAccepted {
 		w.cfg.Metrics.rollCallsApplied.WithLabelValues(rc.FunctionID).Inc()
 	}
-	w.cfg.Outbox.send(rc.Origin, rc.Response(code), nil)
+	resp := rc.Response(code)
+	w.cfg.Tree.noteSent(self, resp, rc.Origin, "")
+	w.cfg.Outbox.send(rc.Origin, resp, nil)
 }
 
 func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
@@ -173,11 +176,11 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		return
 	}
 	if !installed {
-		w.reply(d.From, m, messages.CodeNotFound, "function not installed")
+		w.reply(ctx.Self(), d.From, m, messages.CodeNotFound, "function not installed")
 		return
 	}
 	if c, err := m.Config.Consensus(); err != nil || c != messages.ConsensusNone {
-		w.reply(d.From, m, messages.CodeError, "consensus execution is not supported by this worker")
+		w.reply(ctx.Self(), d.From, m, messages.CodeError, "consensus execution is not supported by this worker")
 		return
 	}
 	if len(w.running) < w.cfg.Concurrency {
@@ -188,7 +191,7 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		w.queue = append(w.queue, d)
 		return
 	}
-	w.reply(d.From, m, messages.CodeNotAvailable, fmt.Sprintf("worker busy: %d running, %d queued", len(w.running), len(w.queue)))
+	w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, fmt.Sprintf("worker busy: %d running, %d queued", len(w.running), len(w.queue)))
 }
 
 func (w *work) queued(requestID string) bool {
@@ -204,7 +207,7 @@ func (w *work) start(ctx actor.Context, d *delivery) {
 	m := d.Message.(messages.MsgExecute)
 	pid, err := ctx.SpawnNamed(w.cfg.Tree.props("execution", newWorkerExecution(w.cfg, d.From, m)), m.RequestID)
 	if err != nil {
-		w.reply(d.From, m, messages.CodeError, "could not start the execution")
+		w.reply(ctx.Self(), d.From, m, messages.CodeError, "could not start the execution")
 		w.cfg.Log.Error().Err(err).Str("request", m.RequestID).Msg("spawn execution")
 		return
 	}
@@ -228,10 +231,11 @@ func (w *work) finished(ctx actor.Context, who *actor.PID) {
 
 // reply refuses m with code. The refusal carries a result keyed by this worker, as every
 // non-204 answer does (spec §4.5), so a head knows at once this worker will not run it.
-func (w *work) reply(to peer.ID, m messages.MsgExecute, code messages.Code, msg string) {
+func (w *work) reply(self *actor.PID, to peer.ID, m messages.MsgExecute, code messages.Code, msg string) {
 	resp := m.Response(code)
 	resp.Results = messages.ResultMap{w.cfg.Self: {ExecutionResult: messages.ExecutionResult{Code: code}}}
 	resp.Message = msg
+	w.cfg.Tree.noteSent(self, resp, to, msg)
 	w.cfg.Outbox.send(to, resp, nil)
 }
 
@@ -264,7 +268,7 @@ func (e *workerExecution) Receive(ctx actor.Context) {
 		}
 		if !e.reported {
 			// A panic (per-request actors are stopped, not restarted) or the node stopping.
-			e.send(messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, "the execution was stopped before it finished")
+			e.send(ctx.Self(), messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, "the execution was stopped before it finished")
 		}
 	case executionDone:
 		e.report(ctx, m)
@@ -281,6 +285,7 @@ func (e *workerExecution) run(ctx actor.Context) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	self, root, runner := ctx.Self(), ctx.ActorSystem().Root, e.cfg.Runner
+	e.cfg.Tree.note(self, inspect.Label{Type: "run", Request: e.req.RequestID, Detail: "executor: " + e.req.Method})
 	go func() {
 		res, err := runner.Execute(runCtx, req)
 		root.Send(self, executionDone{res: res, err: err})
@@ -289,7 +294,7 @@ func (e *workerExecution) run(ctx actor.Context) {
 
 func (e *workerExecution) fail(ctx actor.Context, err error) {
 	e.cfg.Log.Warn().Err(err).Str("request", e.req.RequestID).Msg("execution failed to start")
-	e.send(messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, err.Error())
+	e.send(ctx.Self(), messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, err.Error())
 	ctx.Stop(ctx.Self())
 }
 
@@ -298,17 +303,18 @@ func (e *workerExecution) report(ctx actor.Context, m executionDone) {
 		e.cfg.Log.Debug().Err(m.err).Str("request", e.req.RequestID).Str("function", e.req.FunctionID).Msg("function did not succeed")
 	}
 	res := fromExecutorResult(m.res)
-	e.send(res.Code, res, "")
+	e.send(ctx.Self(), res.Code, res, "")
 	ctx.Stop(ctx.Self())
 }
 
-func (e *workerExecution) send(code messages.Code, res messages.ExecutionResult, msg string) {
+func (e *workerExecution) send(self *actor.PID, code messages.Code, res messages.ExecutionResult, msg string) {
 	e.reported = true
 	results := messages.ResultMap{e.cfg.Self: {ExecutionResult: res}}
 	e.cfg.Results.put(e.req.RequestID, results)
 	resp := e.req.Response(code)
 	resp.Results = results
 	resp.Message = msg
+	e.cfg.Tree.noteSent(self, resp, e.from, msg)
 	e.cfg.Outbox.send(e.from, resp, nil)
 }
 

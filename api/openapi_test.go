@@ -126,6 +126,8 @@ func jsonBodies() map[string]any {
 		"Error":                   populated[errorBody](),
 		"Health":                  messages.NewHealthCheck(),
 		"ActorTree":               populated[ActorTree](),
+		"ActorMessages":           populated[ActorMessages](),
+		"RequestTrace":            populated[RequestTrace](),
 	}
 }
 

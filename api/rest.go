@@ -30,6 +30,11 @@ const (
 	PathHealth  = "/api/v1/health"
 	PathMetrics = "/metrics"
 	PathActors  = "/debug/actors"
+	// PathActorsUI is the live page of the tree; PathActorMessages an actor's recent messages;
+	// PathTrace a request's path through the node (and, on a head, its workers).
+	PathActorsUI      = "/debug/actors/ui"
+	PathActorMessages = "/debug/actors/messages"
+	PathTrace         = "/debug/actors/trace"
 )
 
 const (

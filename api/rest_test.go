@@ -391,7 +391,7 @@ func TestActors_ShowTheAttestation(t *testing.T) {
 		}
 		return rec.Body.String()
 	}
-	d := Deps{Inspect: inspect.NewRegistry(), Gatherer: prometheus.NewRegistry(), NodeID: worker1, Role: "worker",
+	d := Deps{Inspect: inspect.NewRegistry(inspect.DefaultConfig(), nil), Gatherer: prometheus.NewRegistry(), NodeID: worker1, Role: "worker",
 		Attestation: func() *attest.Info { return info }}
 
 	var tree ActorTree

@@ -28,6 +28,10 @@ type Deps struct {
 	Log    zerolog.Logger
 	// Attestation describes a worker's attestation in use (nil result: none); nil on heads.
 	Attestation func() *attest.Info
+	// RecentMessages is the length of each actor's ring (0: none kept), for the page to say so.
+	RecentMessages int
+	// Peers asks other nodes for their part of a request's path; nil asks no one.
+	Peers PeerTracer
 }
 
 // NewHandler returns the node's HTTP handler.
@@ -63,6 +67,9 @@ func routes(d Deps, installTimeout time.Duration) []route {
 		{http.MethodPost, PathResult, fn.headOnly(fn.handleResult)},
 		{http.MethodGet, PathMetrics, promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})},
 		{http.MethodGet, PathActors, http.HandlerFunc(d.handleActors)},
+		{http.MethodGet, PathActorsUI, newActorsPage()},
+		{http.MethodGet, PathActorMessages, http.HandlerFunc(d.handleActorMessages)},
+		{http.MethodGet, PathTrace, http.HandlerFunc(d.handleTrace)},
 	}
 }
 

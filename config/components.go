@@ -27,6 +27,7 @@ func (c Config) Node(version string) actors.Config {
 	n.Concurrency = int(c.Concurrency)
 	n.QueueSize = c.Worker.QueueSize
 	n.Installer.SyncInterval = c.FStore.SyncInterval
+	n.Inspect.RecentMessages = c.RecentMessages
 	return n
 }
 

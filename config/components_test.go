@@ -60,9 +60,10 @@ func TestComponents_CarryTheSettings(t *testing.T) {
 	c.Workspace = "/w"
 	c.Connectivity.Port = 4242
 	c.Connectivity.QUIC = false
+	c.RecentMessages = 12
 	n := c.Node("v1")
 	if n.Role != actors.RoleHead || n.Concurrency != 3 || n.SettleWindow != 7 || n.QueueSize != 5 ||
-		n.Installer.SyncInterval != 9 || n.Version != "v1" {
+		n.Installer.SyncInterval != 9 || n.Version != "v1" || n.Inspect.RecentMessages != 12 {
 		t.Errorf("node %+v", n)
 	}
 	if e := c.Executor(); e.MaxOutputBytes != 1000 || e.Workspace != "/w" {

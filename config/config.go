@@ -56,6 +56,9 @@ type Config struct {
 	// hold on the heap: the process's soft memory limit is set to their sum (package memlimit).
 	// 0 leaves the Go runtime's defaults; a GOMEMLIMIT in the environment wins.
 	MemoryTarget uint `yaml:"memory-target"`
+	// RecentMessages is the length of each actor's ring of recently handled messages, which
+	// /debug/actors/ui and `b7s trace` read; 0 keeps none.
+	RecentMessages int `yaml:"recent-messages"`
 
 	Log          Log          `yaml:"log"`
 	Connectivity Connectivity `yaml:"connectivity"`
@@ -200,6 +203,7 @@ func Default() Config {
 		Concurrency:       uint(node.Concurrency),
 		HealthInterval:    node.HealthInterval,
 		MemoryTarget:      memlimit.DefaultTargetMiB,
+		RecentMessages:    node.Inspect.RecentMessages,
 		AttributesGateway: att.GatewayTemplate,
 		AttributesTimeout: att.Timeout,
 		Log: Log{

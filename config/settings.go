@@ -27,6 +27,7 @@ var settings = []setting{
 	{"health-interval", "health-interval", "", "period of the health ping", func(c *Config) any { return &c.HealthInterval }},
 	{"pprof", "pprof", "", "serve Go's profiler at /debug/pprof/ on the node's HTTP address", func(c *Config) any { return &c.Pprof }},
 	{"memory-target", "memory-target", "", "MiB of Go memory the node aims to hold under load, beyond what running functions hold; the process's soft memory limit is their sum (0: the Go runtime's defaults; GOMEMLIMIT in the environment wins)", func(c *Config) any { return &c.MemoryTarget }},
+	{"recent-messages", "recent-messages", "", "messages kept per actor for /debug/actors/ui and b7s trace (0: none)", func(c *Config) any { return &c.RecentMessages }},
 
 	{"log.level", "log-level", "l", "log level: " + logLevelNames, func(c *Config) any { return &c.Log.Level }},
 	{"log.format", "log-format", "", "log format: console or json", func(c *Config) any { return &c.Log.Format }},

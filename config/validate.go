@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/internal/check"
 )
@@ -84,6 +85,7 @@ func (c Config) Validate() error {
 	if c.MemoryTarget != 0 {
 		add(check.Range("memory-target", c.MemoryTarget, MinMemoryTargetMiB, MaxMemoryTargetMiB))
 	}
+	add(check.Range("recent-messages", c.RecentMessages, 0, inspect.MaxRecentMessages))
 	errs = append(errs, c.validateAttributes()...)
 
 	if _, err := parseLogLevel(c.Log.Level); err != nil {

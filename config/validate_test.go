@@ -36,6 +36,8 @@ func TestValidate_ErrorNamesSettingAndBound(t *testing.T) {
 		{"attributes gateway not http", func(c *Config) { c.AttributesGateway = "ipns://{name}/attributes.bin" },
 			`attributes-gateway: "ipns://{name}/attributes.bin" is not an http(s) URL template`},
 		{"attributes timeout", func(c *Config) { c.AttributesTimeout = 10 * time.Millisecond }, "attributes-timeout: 10ms is below the minimum 100ms"},
+		{"recent messages negative", func(c *Config) { c.RecentMessages = -1 }, "recent-messages: -1 is below the minimum 0"},
+		{"recent messages too many", func(c *Config) { c.RecentMessages = 5000 }, "recent-messages: 5000 is above the maximum 4096"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" },
 			`log.level: "verbose" is not one of trace, debug, info, warn, error, fatal, panic, disabled`},
 		{"log level numeric", func(c *Config) { c.Log.Level = "1" },

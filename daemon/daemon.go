@@ -59,6 +59,9 @@ type Options struct {
 	Backoff *actors.BackoffConfig
 	// Middleware wraps every actor's receive (the test harness's fault injection).
 	Middleware []actor.ReceiverMiddleware
+	// WrapHost, when set, wraps the libp2p host as the actors see it: the hook for network
+	// faults in tests (actortest.Links).
+	WrapHost func(actors.Host) actors.Host
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -94,6 +97,9 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics, Middleware: opts.Middleware}
+	if opts.WrapHost != nil {
+		deps.Host = opts.WrapHost(d.Host)
+	}
 	if !cfg.IsHead() {
 		if err := d.startWorkerParts(cfg, log); err != nil {
 			return nil, err
@@ -115,6 +121,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if d.Node, err = actors.Start(nodeCfg, deps); err != nil {
 		return nil, err
 	}
+	d.Host.SetTraceHandler(d.answerTrace)
 	// Subscriptions exist before we connect, so no early message is missed (spec §1.4 order).
 	if err := d.Host.Start(ctx); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -202,8 +209,8 @@ func (d *Daemon) startHTTP() error {
 		return fmt.Errorf("listen http %s: %w", addr, err)
 	}
 	d.httpAddr = ln.Addr()
-	deps := api.Deps{Inspect: d.Node.Inspect(), Gatherer: d.Metrics, NodeID: d.Host.ID().String(), Role: d.Config.Role, Log: d.log,
-		Attestation: d.attestationInfo}
+	deps := d.inspectDeps()
+	deps.Gatherer, deps.Log, deps.Attestation = d.Metrics, d.log, d.attestationInfo
 	if d.Config.IsHead() {
 		deps.Head = d.Node
 	}

@@ -55,7 +55,9 @@ func TestExecute_ArgumentsAndStdinReachTheFunction(t *testing.T) {
 // The largest output a worker's limit allows, of the bytes JSON escapes worst, comes back whole:
 // the direct-message limit is derived from the output limit.
 func TestExecute_LargestOutputOfTheWorstBytesComesBackWhole(t *testing.T) {
-	net := guestNetwork(t, 1, nil)
+	// Writing, sending and decoding ~25 MB of escaped output takes 10-20 s under the race
+	// detector on two busy cores: the default 20 s to gather results is too tight for that.
+	net := guestNetwork(t, 1, func(_ int, c *config.Config) { c.Head.ExecutionTimeout = 2 * time.Minute })
 	max := config.Default().Worker.MaxOutputBytes
 	req := guestRequest(1, "flood", strconv.Itoa(max))
 	// 12 MB of escaped JSON is encoded, sent and decoded twice; under the race detector on a
@@ -188,6 +190,8 @@ func TestExecute_CrashedRequestSupervisorAnswersOnceAndIsGone(t *testing.T) {
 		t.Fatal("no request supervisor")
 	}
 	rollCalls := map[string]string{"function": guest.CID.String()}
+	// The supervisor is in the tree from its spawn, before it has published its roll call.
+	net.Head.WaitMetric(t, "b7s_node_rollcalls_published", rollCalls, 1)
 	published := net.Head.Metric(t, "b7s_node_rollcalls_published", rollCalls)
 	if err := net.Head.Faults.Crash(id, "injected"); err != nil {
 		t.Fatal(err)

@@ -71,8 +71,9 @@ start_devnet() {
 	local workers=$1
 	echo
 	echo "=== devnet: 1 head + $workers workers (dir $DIR, REST $REST) ==="
+	# --recent-messages 0: nodes as deployed, without the devnet's debugging rings.
 	"$BIN" devnet --workers "$workers" --wasm "$WASM" --dir "$DIR" --rest-api "$REST" \
-		--base-port "$BASE_PORT" --metrics-base-port "$METRICS_PORT" --log-level warn >"$OUT" 2>&1 &
+		--base-port "$BASE_PORT" --metrics-base-port "$METRICS_PORT" --log-level warn --recent-messages 0 >"$OUT" 2>&1 &
 	DEVNET_PID=$!
 	for _ in $(seq 1 "$READY_POLLS"); do
 		if ! kill -0 "$DEVNET_PID" 2>/dev/null; then

@@ -22,17 +22,36 @@ type System struct {
 	Log      zerolog.Logger
 }
 
+// SystemOption configures a test System.
+type SystemOption func(*systemOptions)
+
+type systemOptions struct {
+	inspect  inspect.Config
+	describe inspect.Describer
+}
+
+// WithInspect makes the system's registry keep what cfg says (recent messages), labelling
+// messages with describe (nil: by Go type).
+func WithInspect(cfg inspect.Config, describe inspect.Describer) SystemOption {
+	return func(o *systemOptions) { o.inspect, o.describe = cfg, describe }
+}
+
 // NewSystem starts an actor system for t. Call it inside synctest.Test to run the actors in
 // virtual time. Its own log lines (protoactor's) and Log's go to t.Log at warning level and above.
-func NewSystem(t testing.TB) *System {
+// Its registry keeps no recent messages unless WithInspect says so.
+func NewSystem(t testing.TB, opts ...SystemOption) *System {
 	t.Helper()
+	o := systemOptions{inspect: inspect.DefaultConfig()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	w := zerolog.NewTestWriter(t)
 	log := zerolog.New(w).Level(zerolog.WarnLevel).With().Timestamp().Logger()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
 	t.Cleanup(sys.Shutdown)
-	reg := inspect.NewRegistry()
+	reg := inspect.NewRegistry(o.inspect, o.describe)
 	return &System{ActorSystem: sys, Root: reg.Root(sys), Registry: reg, Log: log}
 }
 

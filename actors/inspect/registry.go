@@ -22,25 +22,39 @@ const (
 // Registry records the life of every actor spawned with its Props. One per node: it is the
 // only place that knows the whole tree, because protoactor cannot list a root's children.
 type Registry struct {
-	mu      sync.RWMutex
-	entries map[string]*entry
+	cfg      Config
+	describe Describer
+	mu       sync.RWMutex
+	entries  map[string]*entry
+	// retired are stopped actors whose rings are kept (a circular buffer; retiredNext is
+	// the oldest once it is full).
+	retired     []retiredActor
+	retiredNext int
+	seq         atomic.Uint64 // orders records (see record.seq)
 	// pending holds what Props knows about an actor until its parent spawns it.
 	pending map[*actor.Props]*pendingActor
 	now     func() time.Time
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
+// NewRegistry returns an empty registry that keeps what cfg says. describe labels messages in
+// the rings; nil names them by their Go type.
+func NewRegistry(cfg Config, describe Describer) *Registry {
+	if describe == nil {
+		describe = typeLabel
+	}
 	return &Registry{
-		entries: make(map[string]*entry),
-		pending: make(map[*actor.Props]*pendingActor),
-		now:     time.Now,
+		cfg:      cfg,
+		describe: describe,
+		entries:  make(map[string]*entry),
+		pending:  make(map[*actor.Props]*pendingActor),
+		now:      time.Now,
 	}
 }
 
 type entry struct {
 	id, name, kind, parent string
 	mailbox                *mailboxProbe
+	ring                   *ring // nil when no recent messages are kept
 
 	// Written by the actor's own goroutine, read by inspectors: atomics, no lock.
 	state     atomic.Value // string
@@ -49,6 +63,7 @@ type entry struct {
 	restarts  atomic.Int64
 	handled   atomic.Int64
 	lastError atomic.Value // string
+	errorAt   atomic.Int64 // unix nanos of the last error
 }
 
 type pendingActor struct {
@@ -93,6 +108,9 @@ func (r *Registry) spawnMiddleware(next actor.SpawnFunc) actor.SpawnFunc {
 			return next(system, id, props, parent)
 		}
 		e := &entry{id: id, kind: p.kind, mailbox: p.probe}
+		if r.cfg.RecentMessages > 0 {
+			e.ring = newRing(r.cfg.RecentMessages)
+		}
 		if pp := parent.Self(); pp != nil {
 			e.parent = pp.Id
 		}
@@ -125,29 +143,84 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 				next(ctx, env)
 				return
 			}
+			life := ""
 			switch env.Message.(type) {
 			case *actor.Started:
 				e.started.CompareAndSwap(0, r.now().UnixNano())
 				e.state.Store(StateRunning)
+				life = "started"
 			case *actor.Restarting:
 				e.restarts.Add(1)
 				e.state.Store(StateRestarting)
+				life = "restarting"
 			case *actor.Stopping:
 				e.state.Store(StateStopping)
+				life = "stopping"
 			case *actor.Stopped:
 				defer r.remove(e)
+				life = "stopped"
 			default:
 				e.handled.Add(1)
 			}
-			defer func() {
-				if reason := recover(); reason != nil {
-					e.lastError.Store(fmt.Sprint(reason))
-					panic(reason) // the supervisor decides; we only record
-				}
-			}()
-			next(ctx, env)
+			if e.ring == nil {
+				// Without a ring the deferred call captures nothing that escapes: no allocation,
+				// a few nanoseconds per message.
+				defer r.recordPanic(e)
+				next(ctx, env)
+				return
+			}
+			r.receiveKept(e, ctx, env, life, next)
 		}
 	}
+}
+
+// recordPanic, deferred, records a panic of the actor's and passes it on to its supervisor.
+func (r *Registry) recordPanic(e *entry) {
+	if reason := recover(); reason != nil {
+		r.failed(e, reason)
+		panic(reason) // the supervisor decides; we only record
+	}
+}
+
+// failed records that e's handling of a message panicked with reason.
+func (r *Registry) failed(e *entry, reason any) {
+	// protoactor's mailbox never reports a message whose handling panicked as received; count
+	// it here, or the mailbox length stays one too long.
+	e.mailbox.received.Add(1)
+	e.lastError.Store(fmt.Sprint(reason))
+	e.errorAt.Store(r.now().UnixNano())
+}
+
+// receiveKept runs next and keeps the message in e's ring, with how long it took and how it
+// ended.
+func (r *Registry) receiveKept(e *entry, ctx actor.ReceiverContext, env *actor.MessageEnvelope, life string, next actor.ReceiverFunc) {
+	start := r.now().UnixNano()
+	defer func() {
+		reason := recover()
+		r.keep(e, ctx, env, life, start, reason)
+		if reason != nil {
+			r.failed(e, reason)
+			panic(reason)
+		}
+	}()
+	next(ctx, env)
+}
+
+// keep adds the message just handled to e's ring.
+func (r *Registry) keep(e *entry, ctx actor.ReceiverContext, env *actor.MessageEnvelope, life string, start int64, panicked any) {
+	rec := record{at: start, took: r.now().UnixNano() - start, seq: r.seq.Add(1), dir: DirIn}
+	if life != "" {
+		rec.dir, rec.label, rec.took = DirLife, Label{Type: life}, 0
+	} else {
+		rec.label = r.describe(ctx.Actor(), env.Message)
+		if env.Sender != nil {
+			rec.sender = env.Sender.Id
+		}
+	}
+	if panicked != nil {
+		rec.label.Detail = "panic: " + fmt.Sprint(panicked)
+	}
+	e.ring.add(rec)
 }
 
 // remove forgets e, unless its ID already names a newer actor.
@@ -155,6 +228,7 @@ func (r *Registry) remove(e *entry) {
 	r.mu.Lock()
 	if r.entries[e.id] == e {
 		delete(r.entries, e.id)
+		r.retire(e)
 	}
 	r.mu.Unlock()
 }
@@ -175,18 +249,20 @@ func (r *Registry) SetBehaviour(pid *actor.PID, behaviour string) {
 
 // ActorInfo is one actor as the inspection endpoints show it.
 type ActorInfo struct {
-	ID        string       `json:"id"`
-	Name      string       `json:"name"`
-	Kind      string       `json:"kind"`
-	Parent    string       `json:"parent,omitempty"`
-	State     string       `json:"state"`
-	Behaviour string       `json:"behaviour,omitempty"`
-	Started   time.Time    `json:"started"`
-	Restarts  int64        `json:"restarts"`
-	Messages  int64        `json:"messages"`
-	Mailbox   int64        `json:"mailbox"`
-	LastError string       `json:"last_error,omitempty"`
-	Children  []*ActorInfo `json:"children,omitempty"`
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"`
+	Parent    string    `json:"parent,omitempty"`
+	State     string    `json:"state"`
+	Behaviour string    `json:"behaviour,omitempty"`
+	Started   time.Time `json:"started"`
+	Restarts  int64     `json:"restarts"`
+	Messages  int64     `json:"messages"`
+	Mailbox   int64     `json:"mailbox"`
+	LastError string    `json:"last_error,omitempty"`
+	// LastErrorAt is when LastError happened.
+	LastErrorAt time.Time    `json:"last_error_at,omitzero"`
+	Children    []*ActorInfo `json:"children,omitempty"`
 }
 
 // Snapshot returns every live actor, sorted by ID, without children filled in.
@@ -216,6 +292,9 @@ func (e *entry) info() ActorInfo {
 	}
 	if ns := e.started.Load(); ns != 0 {
 		info.Started = time.Unix(0, ns).UTC()
+	}
+	if ns := e.errorAt.Load(); ns != 0 {
+		info.LastErrorAt = time.Unix(0, ns).UTC()
 	}
 	return info
 }

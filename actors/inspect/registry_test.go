@@ -49,6 +49,9 @@ func TestRegistry_PanicShowsAsRestartAndActorKeepsWorking(t *testing.T) {
 		info := sys.WaitActor(t, "parent/worker", func(a inspect.ActorInfo) bool {
 			return a.Restarts == 1 && a.State == inspect.StateRunning
 		}, 5*time.Second)
+		if info.Mailbox != 0 {
+			t.Errorf("mailbox %d after the panicking message was handled, want 0", info.Mailbox)
+		}
 		if !strings.Contains(info.LastError, "boom requested") {
 			t.Fatalf("last error = %q, want the panic reason", info.LastError)
 		}

@@ -185,6 +185,25 @@ func (c *Client) ActorsText(ctx context.Context) (string, error) {
 	return string(body), err
 }
 
+// ActorMessages returns the recent messages of one actor of the node, by its ID ("node/router").
+func (c *Client) ActorMessages(ctx context.Context, id string) (api.ActorMessages, error) {
+	var m api.ActorMessages
+	err := c.getJSON(ctx, api.PathActorMessages+"?id="+url.QueryEscape(id), &m, "actor messages")
+	return m, err
+}
+
+// Trace returns the path of a request through the node and, when withPeers, through the peers
+// that path names (a head's workers), as the node gathers them.
+func (c *Client) Trace(ctx context.Context, requestID string, withPeers bool) (api.RequestTrace, error) {
+	path := api.PathTrace + "?request=" + url.QueryEscape(requestID)
+	if !withPeers {
+		path += "&peers=false"
+	}
+	var t api.RequestTrace
+	err := c.getJSON(ctx, path, &t, "request trace")
+	return t, err
+}
+
 // Metrics returns the node's Prometheus metrics in the text exposition format.
 func (c *Client) Metrics(ctx context.Context) (string, error) {
 	body, err := c.get(ctx, api.PathMetrics)

@@ -68,7 +68,7 @@ func (h *fakeHead) Result(id string) (messages.ResultMap, bool) {
 // serveNode runs the node's real HTTP handler; head nil makes it a worker.
 func serveNode(t *testing.T, head api.Head) *httptest.Server {
 	t.Helper()
-	deps := api.Deps{Inspect: inspect.NewRegistry(), Gatherer: prometheus.NewRegistry(), NodeID: workerA, Role: "worker", Log: zerolog.Nop()}
+	deps := api.Deps{Inspect: inspect.NewRegistry(inspect.DefaultConfig(), nil), Gatherer: prometheus.NewRegistry(), NodeID: workerA, Role: "worker", Log: zerolog.Nop()}
 	if head != nil {
 		deps.Head, deps.Role = head, "head"
 	}
@@ -373,5 +373,22 @@ func TestTransportError_NamesTheURLAndIsNoHTTPError(t *testing.T) {
 	}
 	if _, _, err := New(url).PostRaw(context.Background(), "/x", nil); err == nil {
 		t.Error("PostRaw to a closed port: no error")
+	}
+}
+
+func TestTraceAndActorMessages_ReachTheirPaths(t *testing.T) {
+	c := New(serveNode(t, nil).URL)
+	ctx := context.Background()
+	tr, err := c.Trace(ctx, "a b&c=d", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Request != "a b&c=d" || len(tr.Nodes) != 1 || tr.Nodes[0].Node != workerA || tr.Nodes[0].Steps == nil {
+		t.Fatalf("trace %+v", tr)
+	}
+	_, err = c.ActorMessages(ctx, "node/no such actor")
+	var httpErr *Error
+	if !errors.As(err, &httpErr) || httpErr.Status != http.StatusNotFound || !strings.Contains(httpErr.Message, "node/no such actor") {
+		t.Fatalf("unknown actor: %v", err)
 	}
 }

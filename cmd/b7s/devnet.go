@@ -27,6 +27,9 @@ type devnetConfig struct {
 	LogLevel        string
 	ReadyTimeout    time.Duration
 	NodeArgs        []string // passed to every node's `b7s run` after the devnet's own flags
+	// RecentMessages each node keeps per actor: a devnet is for debugging, so its pages and
+	// `b7s trace` have something to show by default.
+	RecentMessages int
 }
 
 func defaultDevnetConfig() devnetConfig {
@@ -39,6 +42,7 @@ func defaultDevnetConfig() devnetConfig {
 		Wasm:            filepath.Join("bin", "examples", "hello.wasm"),
 		LogLevel:        "info",
 		ReadyTimeout:    90 * time.Second,
+		RecentMessages:  64,
 	}
 }
 
@@ -85,6 +89,7 @@ func runDevnet(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level of the nodes")
 	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", cfg.ReadyTimeout, "how long to wait for the nodes to answer")
 	fs.StringArrayVar(&cfg.NodeArgs, "node-arg", nil, "a `b7s run` flag for every node, e.g. --node-arg=--pprof (repeatable)")
+	fs.IntVar(&cfg.RecentMessages, "recent-messages", cfg.RecentMessages, "messages each node keeps per actor for its page and b7s trace (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ type devnetNode struct {
 	Gateway  string // manifest URL template, for workers
 	LogLevel string
 	Extra    []string // more `b7s run` flags
+	Recent   int      // --recent-messages
 }
 
 // Multiaddr is the node's full libp2p address.
@@ -56,6 +57,7 @@ func (n devnetNode) args() []string {
 		"--workspace", filepath.Join(n.Dir, "workspace"),
 		"--db", filepath.Join(n.Dir, "db"),
 		"--log-level", n.LogLevel,
+		"--recent-messages", strconv.Itoa(n.Recent),
 	}
 	if n.Role == actors.RoleHead {
 		a = append(a, "--rest-api", n.HTTP)
@@ -75,12 +77,12 @@ func (n devnetNode) args() []string {
 func planDevnet(cfg devnetConfig, gateway string) ([]devnetNode, error) {
 	nodes := make([]devnetNode, 0, cfg.Workers+1)
 	for i := 0; i <= cfg.Workers; i++ {
-		n := devnetNode{Name: "head", Role: actors.RoleHead, Port: cfg.BasePort, HTTP: cfg.RestAPI, LogLevel: cfg.LogLevel, Extra: cfg.NodeArgs}
+		n := devnetNode{Name: "head", Role: actors.RoleHead, Port: cfg.BasePort, HTTP: cfg.RestAPI, LogLevel: cfg.LogLevel, Recent: cfg.RecentMessages, Extra: cfg.NodeArgs}
 		if i > 0 {
 			n = devnetNode{
 				Name: "worker" + strconv.Itoa(i), Role: actors.RoleWorker, Port: cfg.BasePort + i,
 				HTTP:     devnetLocalHost + ":" + strconv.Itoa(cfg.MetricsBasePort+i-1),
-				BootNode: nodes[0].Multiaddr(), Gateway: gateway, LogLevel: cfg.LogLevel, Extra: cfg.NodeArgs,
+				BootNode: nodes[0].Multiaddr(), Gateway: gateway, LogLevel: cfg.LogLevel, Recent: cfg.RecentMessages, Extra: cfg.NodeArgs,
 			}
 		}
 		keyDir, err := filepath.Abs(filepath.Join(cfg.Dir, devnetKeysDir, n.Name))

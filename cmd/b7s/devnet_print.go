@@ -38,10 +38,18 @@ func (d *devnet) printReady(pkg funcpack.Function, srv *funcpack.Server, install
 		fmt.Fprintf(w, "  %s actors --api %s    # %s\n", bin, n.HTTP, n.Name)
 	}
 	fmt.Fprintf(w, "  curl -s 'http://%s%s?format=text'\n", rest, api.PathActors)
+	fmt.Fprintf(w, "  %s actors --api %s --watch    # redrawn every second, like top\n", bin, rest)
+	fmt.Fprintln(w, "  live pages:")
+	for _, n := range d.nodes {
+		fmt.Fprintf(w, "    http://%s%s    # %s\n", n.HTTP, api.PathActorsUI, n.Name)
+	}
 
 	fmt.Fprintln(w, "\nexecute the function:")
 	fmt.Fprintf(w, "  %s exec --api %s --function %s --method %s --nodes 1 --arg world --stdin hi\n", bin, rest, pkg.CID, pkg.Name)
 	fmt.Fprintf(w, "  curl -s -X POST http://%s%s -H 'Content-Type: application/json' -d '%s'\n", rest, api.PathExecute, exampleExecuteBody(pkg))
+	if d.cfg.RecentMessages > 0 {
+		fmt.Fprintf(w, "  %s trace --api %s --request <request_id>    # its path through the head and workers\n", bin, rest)
+	}
 	fmt.Fprintln(w, "\nload test:")
 	fmt.Fprintf(w, "  %s bench --api %s --function %s --method %s --nodes 1 --requests 100 --devnet %s\n", bin, rest, pkg.CID, pkg.Name, d.cfg.Dir)
 	fmt.Fprintln(w, "\nCtrl-C stops the network.")

@@ -35,7 +35,7 @@ func TestPlanDevnet_WorkersBootFromHeadWithGatewayAndOwnPorts(t *testing.T) {
 		args := strings.Join(w.args(), " ")
 		for _, want := range []string{
 			"--role worker", "--address 127.0.0.1", "--boot-nodes " + head.Multiaddr(), "--gateway " + gateway,
-			"--enable-metrics", "--prometheus-address " + w.HTTP, "--private-key " + w.KeyPath,
+			"--enable-metrics", "--prometheus-address " + w.HTTP, "--private-key " + w.KeyPath, "--recent-messages 64",
 		} {
 			if !strings.Contains(args, want) {
 				t.Errorf("%s args %q lack %q", w.Name, args, want)

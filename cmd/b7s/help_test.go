@@ -17,7 +17,8 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 		"devnet":  {"Usage: b7s devnet", "--workers int", "--rest-api string", "(default 2)", "--wasm string"},
 		"keygen":  {"Usage: b7s keygen", "-o, --out string", "--output string"},
 		"attest":  {"Usage: b7s attest", "--key string", "--attestor stringArray", "--in string", "--out string", "b7s attest show"},
-		"actors":  {"Usage: b7s actors", "--api string", "--json"},
+		"actors":  {"Usage: b7s actors", "--api string", "--json", "--watch", "--interval duration"},
+		"trace":   {"Usage: b7s trace", "--api string", "--request string", "--no-peers", "--json"},
 		"install": {"Usage: b7s install", "--api string", "--uri string", "--cid string", "--topic string", "--json"},
 		"exec": {
 			"Usage: b7s exec", "--api string", "--function string", "--method string", "--nodes int",
@@ -48,7 +49,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 
 // A bad flag is an error that points at --help, and prints no usage to stdout.
 func TestHelp_BadFlagPointsAtHelp(t *testing.T) {
-	for _, cmd := range []string{"devnet", "keygen", "attest", "actors", "install", "exec", "bench"} {
+	for _, cmd := range []string{"devnet", "keygen", "attest", "actors", "trace", "install", "exec", "bench"} {
 		var out, errOut bytes.Buffer
 		if code := run([]string{cmd, "--no-such-flag"}, &out, &errOut); code != 1 {
 			t.Errorf("%s --no-such-flag: exit %d, want 1", cmd, code)

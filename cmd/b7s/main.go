@@ -19,7 +19,8 @@ Usage:
   b7s keygen [--out DIR]          write a new identity (priv.bin, pub.bin, pubkey.txt, identity, peerid.txt)
   b7s attest [--key K] [--attestor K]... [--out F] NAME=VALUE...   make a worker's attestation
   b7s attest show [--json] FILE   print an attestation and check its signatures
-  b7s actors --api URL [--json]   print a live node's supervision tree
+  b7s actors --api URL [--json | --watch]   print a live node's supervision tree, or redraw it until Ctrl-C
+  b7s trace --api URL --request ID           print a request's path through a node's actors (and its workers')
   b7s install --api URL (--uri U | --cid C) [--topic T] [--json]
   b7s exec --api URL --function CID --method M [--nodes N] [--stdin S] [--arg V]... [--env NAME=VALUE]...
            [--timeout SECONDS] [--topic T] [--attribute NAME=VALUE]... [--attested-by PEERID]... [--attested] [--json]
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runAttest(args[1:], stdout)
 	case "actors":
 		err = runActors(args[1:], stdout)
+	case "trace":
+		err = runTrace(args[1:], stdout)
 	case "install":
 		err = runInstall(args[1:], stdout)
 	case "exec":

@@ -2,12 +2,14 @@ package daemontest
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
@@ -36,6 +38,15 @@ type Node struct {
 	*daemon.Daemon
 	// Faults crashes the node's actors by their tree ID ("node/router").
 	Faults *actortest.Faults
+	// Links injects network faults between the node's actors and its host (see Network's
+	// Partition, Drop, Delay, and Links.Hold for a test's own timing).
+	Links *actortest.Links
+
+	// What Restart needs to bring the same node back.
+	key       crypto.PrivKey
+	cfg       config.Config
+	bootNodes []string
+	index     int
 }
 
 // Network is one head and some workers, real nodes on 127.0.0.1, connected to the head as
@@ -111,9 +122,10 @@ func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []strin
 	log := zerolog.New(zerolog.NewTestWriter(n.t)).Level(n.cfg.LogLevel).With().Timestamp().Logger()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	faults := actortest.NewFaults()
+	faults, links := actortest.NewFaults(), actortest.NewLinks()
 	opts := daemon.Options{Key: key, Log: log, Version: "test", Backoff: n.cfg.Backoff,
-		Middleware: []actor.ReceiverMiddleware{faults.Middleware}}
+		Middleware: []actor.ReceiverMiddleware{faults.Middleware},
+		WrapHost:   func(h actors.Host) actors.Host { return links.Wrap(h) }}
 	if n.cfg.WrapRunner != nil && index > 0 {
 		opts.WrapRunner = func(r actors.FunctionRunner) actors.FunctionRunner { return n.cfg.WrapRunner(index, r) }
 	}
@@ -122,7 +134,36 @@ func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []strin
 		n.t.Fatalf("start %s node: %v", cfg.Role, err)
 	}
 	n.t.Cleanup(d.Stop)
-	return &Node{Daemon: d, Faults: faults}
+	n.t.Cleanup(links.Close) // before Stop: nothing delayed or held arrives at stopped actors
+	// A restart comes back on the same ports, so peers and clients find it where it was.
+	cfg.Connectivity.Port = listenPort(n.t, d)
+	if addr := d.HTTPAddress(); addr != "" {
+		if cfg.Head.RestAPI != "" {
+			cfg.Head.RestAPI = addr
+		} else {
+			cfg.Telemetry.Metrics.PrometheusAddress = addr
+		}
+	}
+	return &Node{Daemon: d, Faults: faults, Links: links, key: key, cfg: cfg, bootNodes: bootNodes, index: index}
+}
+
+// listenPort is the TCP port the node's libp2p host listens on.
+func listenPort(t testing.TB, d *daemon.Daemon) uint {
+	t.Helper()
+	for _, a := range d.Host.Addresses() {
+		m, err := multiaddr.NewMultiaddr(a)
+		if err != nil {
+			continue
+		}
+		if v, err := m.ValueForProtocol(multiaddr.P_TCP); err == nil {
+			port, err := strconv.ParseUint(v, 10, 16)
+			if err == nil {
+				return uint(port)
+			}
+		}
+	}
+	t.Fatalf("no TCP address among %v", d.Host.Addresses())
+	return 0
 }
 
 // WaitMesh waits until the head sees each worker as a peer on the default topic and each
