@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # CI sets RACE=-race (see .ci/run); locally `make test RACE=` skips it for speed.
 RACE    ?= -race
 
-.PHONY: all build examples run bench-e2e test fuzz bench lint clean
+.PHONY: all build examples run bench-e2e soak test fuzz bench lint clean
 
 all: build
 
@@ -22,6 +22,11 @@ examples:
 # A local network on 127.0.0.1: one head, two workers and the example function.
 run: build examples
 	$(BIN)/b7s devnet --workers 2
+
+# The soak: a devnet under load while nodes are killed, paused and restarted; exits non-zero when
+# a promise fails (b7s soak --help).
+soak: build examples
+	$(BIN)/b7s soak
 
 # End-to-end load numbers against a devnet of its own (.devnet-bench, ports apart from `run`).
 bench-e2e: build examples

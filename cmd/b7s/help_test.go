@@ -25,6 +25,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 			"--stdin string", "--arg stringArray", "--env stringArray", "--timeout int", "--json",
 			"--attribute stringArray", "--attested-by stringArray", "--attested",
 		},
+		"soak": {"Usage: b7s soak", "--requests int", "--concurrency int", "--seed uint", "--max-time duration"},
 		"bench": {
 			"Usage: b7s bench", "--api string", "--requests int", "--concurrency int", "--duration duration",
 			"--devnet string", "--expect-stdout string",
@@ -49,7 +50,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 
 // A bad flag is an error that points at --help, and prints no usage to stdout.
 func TestHelp_BadFlagPointsAtHelp(t *testing.T) {
-	for _, cmd := range []string{"devnet", "keygen", "attest", "actors", "trace", "install", "exec", "bench"} {
+	for _, cmd := range []string{"devnet", "keygen", "attest", "actors", "trace", "install", "exec", "bench", "soak"} {
 		var out, errOut bytes.Buffer
 		if code := run([]string{cmd, "--no-such-flag"}, &out, &errOut); code != 1 {
 			t.Errorf("%s --no-such-flag: exit %d, want 1", cmd, code)
