@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/api/client"
 	"github.com/b7s-actor/b7s/fstore/funcpack"
 	"github.com/b7s-actor/b7s/messages"
@@ -401,6 +402,7 @@ type soakSample struct {
 	Goroutines int
 	FDs        int
 	RSSKB      uint64
+	Executions int // since the process started
 }
 
 func (s *soak) sampleAll(ctx context.Context) map[string]soakSample {
@@ -430,14 +432,21 @@ func (s *soak) sample(ctx context.Context, n devnetNode) (soakSample, error) {
 	if err != nil {
 		return soakSample{}, err
 	}
-	g := 0
+	smp := soakSample{FDs: len(fds), RSSKB: ps.RSSKB}
 	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			g = int(f)
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		switch metric, _, _ := strings.Cut(name, "{"); metric {
+		case "go_goroutines":
+			smp.Goroutines = int(f)
+		case "b7s_executor_function_executions":
+			smp.Executions += int(f)
 		}
 	}
-	return soakSample{Goroutines: g, FDs: len(fds), RSSKB: ps.RSSKB}, nil
+	return smp, nil
 }
 
 // soakPeak keeps each node's largest sample.
@@ -555,6 +564,9 @@ func (s *soak) report(answers []soakAnswer, elapsed time.Duration, before map[st
 			b.FDs, p.FDs, a.FDs, formatKB(b.RSSKB), formatKB(p.RSSKB), formatKB(a.RSSKB))
 		if a.Goroutines > b.Goroutines+s.cfg.Slack {
 			failures = append(failures, fmt.Sprintf("%s kept %d goroutines after the load, %d before", n.Name, a.Goroutines, b.Goroutines))
+		}
+		if n.Role == actors.RoleWorker && a.Executions == 0 {
+			failures = append(failures, fmt.Sprintf("%s ran nothing since it (re)started: it did not come back into service", n.Name))
 		}
 		if a.FDs > b.FDs+s.cfg.Slack {
 			failures = append(failures, fmt.Sprintf("%s kept %d open files after the load, %d before", n.Name, a.FDs, b.FDs))
