@@ -185,6 +185,29 @@ func TestUnpack_DirectoriesMadeForNamesCountAsEntries(t *testing.T) {
 	}
 }
 
+// A directory entry where an earlier entry put something else is a bad archive, even when that
+// is a link to a directory: the tree would not be what the archive says (found by FuzzUnpack).
+func TestUnpack_DirectoryOverAnotherKindIsBad(t *testing.T) {
+	for name, first := range map[string]tarEntry{
+		"link to the folder": {Name: "a", Type: tar.TypeSymlink, Linkname: "."},
+		"link to a dir":      {Name: "a", Type: tar.TypeSymlink, Linkname: "d"},
+		"file":               {Name: "a", Body: []byte("x")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			archive := buildTarGz(t, tarEntry{Name: "d/", Type: tar.TypeDir}, first, tarEntry{Name: "a/", Type: tar.TypeDir})
+			_, err := unpack(context.Background(), bytes.NewReader(archive), t.TempDir(), unpackLimits{maxBytes: 1 << 20, maxFiles: 10})
+			if !errors.Is(err, ErrBadArchive) {
+				t.Fatalf("unpack: %v, want ErrBadArchive", err)
+			}
+		})
+	}
+	// A directory listed twice, or after a file in it, is fine.
+	archive := buildTarGz(t, tarEntry{Name: "d/f", Body: []byte("x")}, tarEntry{Name: "d/", Type: tar.TypeDir}, tarEntry{Name: "d/", Type: tar.TypeDir})
+	if _, err := unpack(context.Background(), bytes.NewReader(archive), t.TempDir(), unpackLimits{maxBytes: 1 << 20, maxFiles: 10}); err != nil {
+		t.Fatalf("unpack: %v", err)
+	}
+}
+
 // Links that stay inside are fine, and so are directories and executable bits.
 func TestUnpack_AcceptsInnocentLinksAndDirs(t *testing.T) {
 	archive := buildTarGz(t,

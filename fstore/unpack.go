@@ -107,8 +107,8 @@ func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unp
 
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := root.MkdirAll(name, 0o755); err != nil {
-				return st, fmt.Errorf("unpack %q: %w", hdr.Name, fsErr(err))
+			if err := mkDir(root, name); err != nil {
+				return st, fmt.Errorf("unpack %q: %w", hdr.Name, err)
 			}
 			dirs[name] = true
 		case tar.TypeReg, '\x00':
@@ -247,6 +247,22 @@ func checkSymlinksResolveInside(dir string, links []string) error {
 		}
 	}
 	return nil
+}
+
+// mkDir makes the directory name, or accepts it when one is there already (archives often list a
+// directory after the files in it). Anything else there, a symlink to a directory included, is a
+// bad archive: the tree would not be what the archive says, and the sync check would fail it.
+func mkDir(root *os.Root, name string) error {
+	fi, err := root.Lstat(name)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w: directory entry over an earlier entry of another kind (%v)", ErrBadArchive, fi.Mode().Type())
+	case !errors.Is(err, fs.ErrNotExist):
+		return fsErr(err)
+	}
+	return fsErr(root.Mkdir(name, 0o755))
 }
 
 // mkParents makes the missing directories above name, counting each as an entry. dirs holds the
