@@ -32,17 +32,18 @@ soak: build examples
 bench-e2e: build examples
 	./scripts/bench-e2e.sh
 
+# Every fuzz target, <package>:<FuzzName>: each decoder and parser a peer or a client can reach.
+# `make test` runs each for a few seconds, `make fuzz` for a minute; both print the executions.
+FUZZ_TARGETS := messages:FuzzDecode attest:FuzzDecode api:FuzzDecodeBody api:FuzzHandlers \
+	fstore:FuzzParseManifest fstore:FuzzUnpack config:FuzzDecodeYAML executor/fuel:FuzzInstrument
+
 test:
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 -timeout 10m ./...
-	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=5s ./messages
-	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=5s ./attest
-	$(GO) test -run '^$$' -fuzz=FuzzInstrument -fuzztime=5s ./executor/fuel
+	GO=$(GO) ./scripts/fuzz.sh -fresh 5s 2s $(FUZZ_TARGETS)
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=60s ./messages
-	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=60s ./attest
-	$(GO) test -run '^$$' -fuzz=FuzzInstrument -fuzztime=60s ./executor/fuel
+	GO=$(GO) ./scripts/fuzz.sh 60s 10s $(FUZZ_TARGETS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./actors/ ./actors/inspect/ ./attest/ ./p2p/ ./executor/ ./executor/fuel/ ./fstore/ ./e2e/

@@ -50,8 +50,10 @@ func (f fakePeers) PeerTrace(_ context.Context, peer, _ string) (NodeTrace, erro
 func debugServer(t *testing.T, peers PeerTracer) (*actortest.System, *httptest.Server) {
 	t.Helper()
 	sys := actortest.NewSystem(t, actortest.WithInspect(inspect.Config{RecentMessages: 8, RetiredActors: 8}, describeTest))
-	srv := httptest.NewServer(newHandler(Deps{Inspect: sys.Registry, Gatherer: prometheus.NewRegistry(), NodeID: "head-id",
-		Role: "head", Log: zerolog.Nop(), RecentMessages: 8, Peers: peers}, time.Second))
+	cfg := DefaultConfig()
+	cfg.InstallTimeout = time.Second
+	srv := httptest.NewServer(NewHandler(cfg, Deps{Inspect: sys.Registry, Gatherer: prometheus.NewRegistry(), NodeID: "head-id",
+		Role: "head", Log: zerolog.Nop(), RecentMessages: 8, Peers: peers}))
 	t.Cleanup(srv.Close)
 	return sys, srv
 }

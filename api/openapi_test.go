@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"sort"
@@ -46,8 +47,9 @@ type parameter struct {
 }
 
 type response struct {
-	Ref     string               `yaml:"$ref"`
-	Content map[string]mediaType `yaml:"content"`
+	Ref         string               `yaml:"$ref"`
+	Description string               `yaml:"description"`
+	Content     map[string]mediaType `yaml:"content"`
 }
 
 type mediaType struct {
@@ -62,6 +64,7 @@ type schema struct {
 	Items                *schema            `yaml:"items"`
 	AdditionalProperties *schema            `yaml:"additionalProperties"`
 	Enum                 []any              `yaml:"enum"`
+	Description          string             `yaml:"description"`
 }
 
 const schemaRefPrefix = "#/components/schemas/"
@@ -84,7 +87,7 @@ func TestOpenAPI_DocumentsExactlyTheServedRoutes(t *testing.T) {
 	doc := loadOpenAPI(t)
 
 	var served, documented []string
-	for _, rt := range routes(Deps{Gatherer: prometheus.NewRegistry()}, time.Second) {
+	for _, rt := range routes(DefaultConfig(), Deps{Gatherer: prometheus.NewRegistry()}) {
 		served = append(served, rt.method+" "+rt.path)
 	}
 	for path, ops := range doc.Paths {
@@ -110,6 +113,45 @@ func TestOpenAPI_DocumentsExactlyTheServedRoutes(t *testing.T) {
 		if _, ok := actors.Responses["200"].Content[ct]; !ok {
 			t.Errorf("/debug/actors: 200 has no %s content", ct)
 		}
+	}
+}
+
+// The document states the REST door's limits with the values the code enforces: every body path
+// answers 413 and 400, the body and depth limits are the constants, the timeout's bound is the
+// default setting, and consensus_algorithm lists what messages accepts.
+func TestOpenAPI_StatesTheLimits(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if op.RequestBody == nil {
+				continue
+			}
+			for status, ref := range map[string]string{"400": "BadRequest", "413": "TooLarge"} {
+				if got := op.Responses[status].Ref; got != "#/components/responses/"+ref {
+					t.Errorf("%s %s: %s is %q, want the %s response", method, path, status, got, ref)
+				}
+			}
+		}
+	}
+	mentions := func(where, text string, want ...string) {
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: %q does not state %q", where, text, w)
+			}
+		}
+	}
+	mentions("responses.TooLarge", doc.Components.Responses["TooLarge"].Description, strconv.Itoa(MaxBodyBytes)+" bytes")
+	mentions("responses.BadRequest", doc.Components.Responses["BadRequest"].Description, strconv.Itoa(MaxJSONDepth)+" levels")
+
+	config := doc.Components.Schemas["Config"]
+	mentions("Config.timeout", config.Properties["timeout"].Description, "head.max-request-timeout",
+		fmt.Sprintf("default %d", int(DefaultConfig().MaxRequestTimeout/time.Second)))
+	var enum []string
+	for _, v := range config.Properties["consensus_algorithm"].Enum {
+		enum = append(enum, fmt.Sprint(v))
+	}
+	if want := messages.ConsensusAlgorithms(); !slices.Equal(enum, want) {
+		t.Errorf("Config.consensus_algorithm enum %q, want %q", enum, want)
 	}
 }
 

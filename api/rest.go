@@ -37,22 +37,17 @@ const (
 	PathTrace         = "/debug/actors/trace"
 )
 
-const (
-	// maxBodyBytes bounds every request body; the largest legitimate one, an execution request
-	// with its parameters and environment, is a few kilobytes.
-	maxBodyBytes = 1 << 20
-	// defaultInstallTimeout is how long an install may take to publish before the answer is
-	// {"code":"408"} (spec §9).
-	defaultInstallTimeout = 10 * time.Second
-	// workerMessage answers the function paths on a worker, which has no Head to run them.
-	workerMessage = "this node is a worker; send requests to a head"
-)
+// workerMessage answers the function paths on a worker, which has no Head to run them.
+const workerMessage = "this node is a worker; send requests to a head"
+
+// errBodyTooLarge is a body over MaxBodyBytes, answered 413.
+var errBodyTooLarge = fmt.Errorf("request body is over the limit of %d bytes", MaxBodyBytes)
 
 // functionsAPI serves the function paths by calling the Head. It holds no state of its own.
 type functionsAPI struct {
-	head           Head // nil on workers
-	installTimeout time.Duration
-	log            zerolog.Logger
+	head Head // nil on workers
+	cfg  Config
+	log  zerolog.Logger
 }
 
 // headOnly answers 404 on workers so that a client pointed at the wrong node learns why.
@@ -69,10 +64,10 @@ func (f functionsAPI) headOnly(h http.HandlerFunc) http.Handler {
 func (f functionsAPI) handleExecute(w http.ResponseWriter, r *http.Request) {
 	var req messages.ExecutionRequest
 	if err := decodeBody(w, r, "execution request", &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
-	if err := req.Valid(); err != nil {
+	if err := errors.Join(req.Valid(), f.checkTimeout(req.Config.Timeout)); err != nil {
 		writeError(w, http.StatusBadRequest, oneLine(err))
 		return
 	}
@@ -89,7 +84,7 @@ func (f functionsAPI) handleExecute(w http.ResponseWriter, r *http.Request) {
 func (f functionsAPI) handleInstall(w http.ResponseWriter, r *http.Request) {
 	var req messages.InstallFunctionRequest
 	if err := decodeBody(w, r, "install request", &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	if req.CID == "" && req.URI != "" {
@@ -100,7 +95,7 @@ func (f functionsAPI) handleInstall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), f.installTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), f.cfg.InstallTimeout)
 	defer cancel()
 	// An empty manifest URL tells the Head to use its gateway for the CID (spec §7.2).
 	err := f.head.Install(ctx, req.URI, req.CID, req.Topic)
@@ -122,7 +117,7 @@ func (f functionsAPI) handleInstall(w http.ResponseWriter, r *http.Request) {
 func (f functionsAPI) handleResult(w http.ResponseWriter, r *http.Request) {
 	var req messages.ResultRequest
 	if err := decodeBody(w, r, "result request", &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	if req.ID == "" {
@@ -146,25 +141,51 @@ func CIDForURI(uri string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// decodeBody reads a JSON object body into v, or says what is wrong with it. It reads the whole
-// body rather than one JSON value because net/http only notices a client going away (and cancels
-// r.Context()) once the body has been read to EOF. Unknown keys are ignored, as the original's
-// binder does, so clients that send extra fields keep working.
+// checkTimeout refuses a config.timeout (seconds) above the head's MaxRequestTimeout.
+func (f functionsAPI) checkTimeout(seconds int) error {
+	maxSeconds := int(f.cfg.MaxRequestTimeout / time.Second)
+	if seconds > maxSeconds {
+		return fmt.Errorf("config.timeout: %d s is above the maximum %d s (the head's max-request-timeout)", seconds, maxSeconds)
+	}
+	return nil
+}
+
+// decodeBody reads a JSON object body into v, or says what is wrong with it: errBodyTooLarge
+// for a body over MaxBodyBytes, any other error for a bad one. A body declared too large is
+// refused before any of it is read, and one that grows too large is not read past the limit
+// (http.MaxBytesReader also makes the server close the connection rather than drain it).
+// Otherwise it reads the whole body rather than one JSON value, because net/http only notices
+// a client going away (and cancels r.Context()) once the body has been read to EOF. Nesting is
+// checked by a scan before decoding, since Go's decoder has no depth limit of its own. Unknown
+// keys are ignored, as the original's binder does, so clients that send extra fields keep
+// working.
 func decodeBody(w http.ResponseWriter, r *http.Request, what string, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if r.ContentLength > MaxBodyBytes {
+		return errBodyTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return fmt.Errorf("body is larger than %d bytes", tooBig.Limit)
+			return errBodyTooLarge
 		}
 		return fmt.Errorf("read body: %w", err)
 	}
+	return decodeJSON(body, what, v)
+}
+
+// decodeJSON is decodeBody's part after reading: one JSON object, nested at most MaxJSONDepth
+// deep, into v.
+func decodeJSON(body []byte, what string, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return fmt.Errorf("empty body: want a JSON object (%s)", what)
 	}
 	if body[0] != '{' {
 		return fmt.Errorf("body is not a JSON object: want a %s", what)
+	}
+	if err := checkDepth(body, MaxJSONDepth); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var syntaxErr *json.SyntaxError
@@ -179,6 +200,45 @@ func decodeBody(w http.ResponseWriter, r *http.Request, what string, v any) erro
 		}
 	}
 	return nil
+}
+
+// checkDepth fails when the JSON in b nests objects and arrays deeper than limit. It is a scan,
+// not a parse (brackets inside strings do not count): a malformed body is the decoder's to
+// report, and a deep one is refused before the decoder spends anything on it.
+func checkDepth(b []byte, limit int) error {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > limit {
+				return fmt.Errorf("JSON nests deeper than the limit of %d levels", limit)
+			}
+		case (c == '}' || c == ']') && depth > 0:
+			depth--
+		}
+	}
+	return nil
+}
+
+// writeBodyError answers a body decodeBody refused: 413 when it is too large, else 400.
+func writeBodyError(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	if errors.Is(err, errBodyTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
+	writeError(w, status, err.Error())
 }
 
 // oneLine flattens joined errors, whose parts are separated by newlines, for a JSON message.

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,7 +86,9 @@ func mustPeer(t testing.TB, s string) peer.ID {
 
 // testHandler builds the handler with a Head (nil for a worker) and a short install timeout.
 func testHandler(head Head, installTimeout time.Duration) http.Handler {
-	return newHandler(Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head"}, installTimeout)
+	cfg := DefaultConfig()
+	cfg.InstallTimeout = installTimeout
+	return NewHandler(cfg, Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head"})
 }
 
 // post sends body to path and returns the status and body, checking the content type.
@@ -148,7 +153,6 @@ func TestExecute_NonOKCodeKeepsMessage(t *testing.T) {
 }
 
 func TestExecute_RejectsBadBodies(t *testing.T) {
-	tooBig := `{"function_id":"` + strings.Repeat("a", maxBodyBytes) + `","method":"m"}`
 	cases := []struct {
 		name, body, message string
 	}{
@@ -159,7 +163,14 @@ func TestExecute_RejectsBadBodies(t *testing.T) {
 		{"wrong field type", `{"function_id":"f","method":"m","config":{"timeout":"5"}}`, `field "config.timeout" is a JSON string, want int`},
 		{"empty function_id", `{"method":"m"}`, "function_id is empty"},
 		{"empty method", `{"function_id":"f"}`, "method is empty"},
-		{"too large", tooBig, "body is larger than 1048576 bytes"},
+		{"too deep", `{"function_id":"f","method":"m","x":` + nested(MaxJSONDepth) + `}`, "JSON nests deeper than the limit of 32 levels"},
+		{"too deep in an array", `{"parameters":` + strings.Repeat("[", 100_000) + `}`, "JSON nests deeper than the limit of 32"},
+		{"unknown consensus", `{"function_id":"f","method":"m","config":{"consensus_algorithm":"paxos"}}`,
+			`unknown consensus algorithm "paxos": want one of "", "raft", "pbft" (any case)`},
+		{"timeout above the bound", `{"function_id":"f","method":"m","config":{"timeout":61}}`,
+			"config.timeout: 61 s is above the maximum 60 s (the head's max-request-timeout)"},
+		{"every problem at once", `{"config":{"timeout":1000,"consensus_algorithm":"x"}}`,
+			"function_id is empty; method is empty; unknown consensus algorithm"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,6 +186,176 @@ func TestExecute_RejectsBadBodies(t *testing.T) {
 				t.Fatalf("Execute called with %+v", executed)
 			}
 		})
+	}
+}
+
+// nested is a JSON value that nests objects and arrays depth levels deep, with brackets and
+// escaped quotes inside its strings that must not count.
+func nested(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		if i%2 == 0 {
+			b.WriteString(`{"k[{\"":`)
+		} else {
+			b.WriteString(`["]}",`)
+		}
+	}
+	b.WriteString(`"v"`)
+	for i := depth - 1; i >= 0; i-- {
+		if i%2 == 0 {
+			b.WriteString("}")
+		} else {
+			b.WriteString("]")
+		}
+	}
+	return b.String()
+}
+
+// Requests at the limits are passed to the Head as they came: the deepest nesting allowed, the
+// longest timeout allowed, and the consensus algorithms the head knows (it answers those itself).
+func TestExecute_AcceptsRequestsAtTheLimits(t *testing.T) {
+	cases := map[string]string{
+		"nested to the limit":  `{"function_id":"f","method":"m","x":` + nested(MaxJSONDepth-1) + `}`,
+		"timeout at the bound": `{"function_id":"f","method":"m","config":{"timeout":60}}`,
+		"raft":                 `{"function_id":"f","method":"m","config":{"consensus_algorithm":"Raft"}}`,
+		"pbft":                 `{"function_id":"f","method":"m","config":{"consensus_algorithm":"pbft"}}`,
+		"body at the limit":    `{"function_id":"f","method":"m"}` + strings.Repeat(" ", MaxBodyBytes-len(`{"function_id":"f","method":"m"}`)),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			head := &fakeHead{execute: func(context.Context, messages.ExecutionRequest) (messages.ExecutionResponse, error) {
+				return messages.ExecutionResponse{Code: messages.CodeOK, RequestID: testID}, nil
+			}}
+			if status, got := post(t, testHandler(head, time.Second), PathExecute, body); status != http.StatusOK {
+				t.Fatalf("status %d, want 200 (body %s)", status, got)
+			}
+			if executed, _ := head.calls(); len(executed) != 1 {
+				t.Fatalf("Execute called %d times", len(executed))
+			}
+		})
+	}
+}
+
+// The bound on config.timeout is the handler's setting, not a constant.
+func TestExecute_TimeoutBoundIsTheSetting(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxRequestTimeout = 5 * time.Second
+	head := &fakeHead{execute: func(context.Context, messages.ExecutionRequest) (messages.ExecutionResponse, error) {
+		return messages.ExecutionResponse{Code: messages.CodeOK}, nil
+	}}
+	h := NewHandler(cfg, Deps{Gatherer: prometheus.NewRegistry(), Head: head})
+	if status, got := post(t, h, PathExecute, `{"function_id":"f","method":"m","config":{"timeout":5}}`); status != http.StatusOK {
+		t.Fatalf("timeout 5: %d %s", status, got)
+	}
+	status, got := post(t, h, PathExecute, `{"function_id":"f","method":"m","config":{"timeout":6}}`)
+	if msg := decodeMessage(t, got); status != http.StatusBadRequest || !strings.Contains(msg, "maximum 5 s") {
+		t.Fatalf("timeout 6: %d %s", status, got)
+	}
+}
+
+// A body over MaxBodyBytes is 413 with a message naming the limit, on every function path.
+func TestFunctionPaths_BodyOverTheLimitIs413(t *testing.T) {
+	tooBig := `{"function_id":"` + strings.Repeat("a", MaxBodyBytes) + `","method":"m","cid":"c","id":"i"}`
+	for _, path := range []string{PathExecute, PathInstall, PathResult} {
+		head := &fakeHead{}
+		status, got := post(t, testHandler(head, time.Second), path, tooBig)
+		if status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%s: status %d, want 413 (body %.200s)", path, status, got)
+		}
+		if msg := decodeMessage(t, got); msg != "request body is over the limit of 1048576 bytes" {
+			t.Fatalf("%s: message %q", path, msg)
+		}
+		if executed, installs := head.calls(); len(executed)+len(installs) != 0 {
+			t.Fatalf("%s: the Head was called", path)
+		}
+	}
+}
+
+// The 413 comes before the body is read in full: a client that declares a large body, or keeps
+// sending chunks past the limit, gets its answer while it still has most of the body to send.
+// Raw TCP, so that nothing on the client side buffers or waits for the whole body.
+func TestExecute_BodyOverTheLimitIsRefusedBeforeItIsRead(t *testing.T) {
+	head := &fakeHead{}
+	srv := httptest.NewServer(testHandler(head, time.Second))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	cases := map[string]struct {
+		headers string
+		body    func(w io.Writer) error // written after the headers; the test never finishes the body
+	}{
+		"declared": {
+			headers: fmt.Sprintf("Content-Length: %d\r\n", 64*MaxBodyBytes),
+			body:    func(w io.Writer) error { _, err := io.WriteString(w, `{"function_id":"`); return err },
+		},
+		"chunked": {
+			headers: "Transfer-Encoding: chunked\r\n",
+			body: func(w io.Writer) error {
+				chunk := strings.Repeat("a", 64<<10)
+				for range MaxBodyBytes/len(chunk) + 2 {
+					if _, err := fmt.Fprintf(w, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			req := "POST " + PathExecute + " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n" + tc.headers + "\r\n"
+			if _, err := io.WriteString(conn, req); err != nil {
+				t.Fatal(err)
+			}
+			// The body is written while the answer is read: the server stops reading at the
+			// limit, so the last writes may wait until the connection is closed.
+			written := make(chan error, 1)
+			go func() { written <- tc.body(conn) }()
+			defer func() { conn.Close(); <-written }()
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer while the body is unfinished: %v", err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "over the limit of 1048576 bytes") {
+				t.Fatalf("got %d %s, want 413 naming the limit", resp.StatusCode, body)
+			}
+		})
+	}
+	if executed, _ := head.calls(); len(executed) != 0 {
+		t.Fatalf("Execute called with %+v", executed)
+	}
+}
+
+func TestCheckDepth(t *testing.T) {
+	cases := []struct {
+		json  string
+		limit int
+		ok    bool
+	}{
+		{`{}`, 1, true},
+		{`{"a":{}}`, 1, false},
+		{`{"a":[1,{"b":[]}]}`, 4, true},
+		{`{"a":[1,{"b":[]}]}`, 3, false},
+		{`{"a":"[[[[{{{{"}`, 1, true},
+		{`{"a":"\"[[[[","b":"\\"}`, 1, true},
+		{`{"a":"\\"}` + `[[`, 1, false}, // the backslash is escaped, not the quote
+		{`{"a":[]}{"b":[]}`, 2, true},   // depth is per value; trailing data is the decoder's to refuse
+		{`]]]]{"a":{}}`, 1, false},      // malformed, and still not deeper for closing first
+	}
+	for _, tc := range cases {
+		if err := checkDepth([]byte(tc.json), tc.limit); (err == nil) != tc.ok {
+			t.Errorf("checkDepth(%s, %d) = %v, want ok=%v", tc.json, tc.limit, err, tc.ok)
+		}
 	}
 }
 
@@ -385,7 +566,7 @@ func TestActors_ShowTheAttestation(t *testing.T) {
 		Attestors: []peer.ID{mustPeer(t, worker2)}, LastError: "load attestation: boom"}
 	get := func(d Deps, query string) string {
 		rec := httptest.NewRecorder()
-		newHandler(d, time.Second).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathActors+query, nil))
+		NewHandler(DefaultConfig(), d).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathActors+query, nil))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d", PathActors+query, rec.Code)
 		}

@@ -34,15 +34,10 @@ type Deps struct {
 	Peers PeerTracer
 }
 
-// NewHandler returns the node's HTTP handler.
-func NewHandler(d Deps) http.Handler {
-	return newHandler(d, defaultInstallTimeout)
-}
-
-// newHandler lets tests shorten the install timeout.
-func newHandler(d Deps, installTimeout time.Duration) http.Handler {
+// NewHandler returns the node's HTTP handler, with cfg's limits.
+func NewHandler(cfg Config, d Deps) http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range routes(d, installTimeout) {
+	for _, rt := range routes(cfg, d) {
 		mux.Handle(rt.method+" "+rt.path, rt.handler)
 	}
 	return mux
@@ -58,8 +53,8 @@ type route struct {
 // routes is the one table of what the node serves. The mux is built from it and the OpenAPI test
 // checks it against openapi.yaml, so nothing is served undocumented or documented but not served.
 // The function paths are mounted on workers too, where they answer 404 with a reason.
-func routes(d Deps, installTimeout time.Duration) []route {
-	fn := functionsAPI{head: d.Head, installTimeout: installTimeout, log: d.Log}
+func routes(cfg Config, d Deps) []route {
+	fn := functionsAPI{head: d.Head, cfg: cfg, log: d.Log}
 	return []route{
 		{http.MethodGet, PathHealth, http.HandlerFunc(handleHealth)},
 		{http.MethodPost, PathExecute, fn.headOnly(fn.handleExecute)},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
@@ -29,6 +30,13 @@ func (c Config) Node(version string) actors.Config {
 	n.Installer.SyncInterval = c.FStore.SyncInterval
 	n.Inspect.RecentMessages = c.RecentMessages
 	return n
+}
+
+// API is the HTTP side's configuration: the REST API's limits and the server's timeouts.
+func (c Config) API() api.Config {
+	a := api.DefaultConfig()
+	a.MaxRequestTimeout = c.Head.MaxRequestTimeout
+	return a
 }
 
 // Executor is a worker's WebAssembly runtime configuration.

@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
@@ -32,6 +33,9 @@ func TestDefault_ComesFromComponents(t *testing.T) {
 	if got, want := c.Attestation(), attest.DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("attestation config from defaults:\n got %+v\nwant %+v", got, want)
 	}
+	if got, want := c.API(), api.DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("api config from defaults:\n got %+v\nwant %+v", got, want)
+	}
 	host := c.Host()
 	if host.MaxDirectMessageBytes != messages.DirectMessageLimit(c.Worker.MaxOutputBytes) {
 		t.Errorf("direct message limit %d is not derived from the output limit %d", host.MaxDirectMessageBytes, c.Worker.MaxOutputBytes)
@@ -53,6 +57,7 @@ func TestComponents_CarryTheSettings(t *testing.T) {
 	c.Role = string(actors.RoleHead)
 	c.Concurrency = 3
 	c.Head.SettleWindow = 7
+	c.Head.MaxRequestTimeout = 8
 	c.Worker.MaxOutputBytes = 1000
 	c.Worker.QueueSize = 5
 	c.FStore.SyncInterval = 9
@@ -65,6 +70,9 @@ func TestComponents_CarryTheSettings(t *testing.T) {
 	if n.Role != actors.RoleHead || n.Concurrency != 3 || n.SettleWindow != 7 || n.QueueSize != 5 ||
 		n.Installer.SyncInterval != 9 || n.Version != "v1" || n.Inspect.RecentMessages != 12 {
 		t.Errorf("node %+v", n)
+	}
+	if a := c.API(); a.MaxRequestTimeout != 8 {
+		t.Errorf("api %+v", a)
 	}
 	if e := c.Executor(); e.MaxOutputBytes != 1000 || e.Workspace != "/w" {
 		t.Errorf("executor %+v", e)

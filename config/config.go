@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
@@ -126,6 +127,9 @@ type Head struct {
 	// ResultCacheSize is how many finished request results are kept for
 	// GET /api/v1/functions/requests/result.
 	ResultCacheSize int `yaml:"result-cache-size"`
+	// MaxRequestTimeout is the largest config.timeout the REST API accepts; a larger one is
+	// refused with 400.
+	MaxRequestTimeout time.Duration `yaml:"max-request-timeout"`
 }
 
 // Worker configures worker-only behaviour.
@@ -197,7 +201,7 @@ type Metrics struct {
 // ResolvePaths.
 func Default() Config {
 	node, exec, store, host := actors.DefaultConfig(), executor.DefaultConfig(), fstore.DefaultConfig(), p2p.DefaultConfig()
-	att := attest.DefaultConfig()
+	att, rest := attest.DefaultConfig(), api.DefaultConfig()
 	return Config{
 		Role:              string(node.Role),
 		Concurrency:       uint(node.Concurrency),
@@ -216,10 +220,11 @@ func Default() Config {
 			Discovery: !host.DisableDiscovery,
 		},
 		Head: Head{
-			RollCallTimeout:  node.RollCallTimeout,
-			ExecutionTimeout: node.ExecutionTimeout,
-			SettleWindow:     node.SettleWindow,
-			ResultCacheSize:  node.ResultCacheSize,
+			RollCallTimeout:   node.RollCallTimeout,
+			ExecutionTimeout:  node.ExecutionTimeout,
+			SettleWindow:      node.SettleWindow,
+			ResultCacheSize:   node.ResultCacheSize,
+			MaxRequestTimeout: rest.MaxRequestTimeout,
 		},
 		Worker: Worker{
 			QueueSize:        node.QueueSize,

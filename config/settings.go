@@ -52,6 +52,7 @@ var settings = []setting{
 	{"head.execution-timeout", "execution-timeout", "", "how long a head waits for execution results", func(c *Config) any { return &c.Head.ExecutionTimeout }},
 	{"head.settle-window", "settle-window", "", "how long a head keeps collecting results after quorum", func(c *Config) any { return &c.Head.SettleWindow }},
 	{"head.result-cache-size", "result-cache-size", "", "number of finished results a head keeps", func(c *Config) any { return &c.Head.ResultCacheSize }},
+	{"head.max-request-timeout", "max-request-timeout", "", "largest config.timeout of an execution request the REST API accepts (whole seconds)", func(c *Config) any { return &c.Head.MaxRequestTimeout }},
 
 	{"worker.runtime-path", "runtime-path", "", "accepted for compatibility; the runtime is embedded", func(c *Config) any { return &c.Worker.RuntimePath }},
 	{"worker.runtime-cli", "runtime-cli", "", "accepted for compatibility; the runtime is embedded", func(c *Config) any { return &c.Worker.RuntimeCLI }},

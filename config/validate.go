@@ -16,6 +16,7 @@ import (
 
 	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/internal/check"
 )
@@ -168,6 +169,7 @@ func (h Head) validate() []error {
 		add(fmt.Errorf("head.settle-window: %v is above the maximum head.execution-timeout (%v)", h.SettleWindow, h.ExecutionTimeout))
 	}
 	add(check.Range("head.result-cache-size", h.ResultCacheSize, MinResultCacheSize, MaxResultCacheSize))
+	add(check.Min("head.max-request-timeout", h.MaxRequestTimeout, api.MinMaxRequestTimeout))
 	return errs
 }
 

@@ -72,6 +72,7 @@ func TestValidate_ErrorNamesSettingAndBound(t *testing.T) {
 			"head.settle-window: 1m0s is above the maximum head.execution-timeout (20s)"},
 		{"result cache zero", func(c *Config) { c.Head.ResultCacheSize = 0 }, "head.result-cache-size: 0 is below the minimum 1"},
 		{"result cache high", func(c *Config) { c.Head.ResultCacheSize = 1_000_001 }, "head.result-cache-size: 1000001 is above the maximum 1000000"},
+		{"request timeout bound", func(c *Config) { c.Head.MaxRequestTimeout = 500 * time.Millisecond }, "head.max-request-timeout: 500ms is below the minimum 1s"},
 		{"cpu limit", func(c *Config) { c.Worker.CPUPercentageLimit = 1.5 }, "worker.cpu-percentage-limit: 1.5 is above the maximum 1"},
 		{"cpu limit negative", func(c *Config) { c.Worker.CPUPercentageLimit = -0.1 }, "worker.cpu-percentage-limit: -0.1 is below the minimum 0"},
 		{"memory limit", func(c *Config) { c.Worker.MemoryLimitKB = -1 }, "worker.memory-limit: -1 is below the minimum 0"},

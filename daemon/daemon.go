@@ -62,6 +62,9 @@ type Options struct {
 	// WrapHost, when set, wraps the libp2p host as the actors see it: the hook for network
 	// faults in tests (actortest.Links).
 	WrapHost func(actors.Host) actors.Host
+	// HTTP, when set, adjusts the HTTP configuration taken from cfg (tests shorten the server's
+	// timeouts).
+	HTTP func(*api.Config)
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -126,7 +129,11 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if err := d.Host.Start(ctx); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	if err := d.startHTTP(); err != nil {
+	httpCfg := cfg.API()
+	if opts.HTTP != nil {
+		opts.HTTP(&httpCfg)
+	}
+	if err := d.startHTTP(httpCfg); err != nil {
 		return nil, err
 	}
 	d.startMemoryLimit()
@@ -199,10 +206,13 @@ func httpAddress(cfg config.Config) string {
 	return ""
 }
 
-func (d *Daemon) startHTTP() error {
+func (d *Daemon) startHTTP(cfg api.Config) error {
 	addr := httpAddress(d.Config)
 	if addr == "" {
 		return nil
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -214,17 +224,11 @@ func (d *Daemon) startHTTP() error {
 	if d.Config.IsHead() {
 		deps.Head = d.Node
 	}
-	handler := api.NewHandler(deps)
+	handler := api.NewHandler(cfg, deps)
 	if d.Config.Pprof {
 		handler = withPprof(handler)
 	}
-	d.http = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,     // a request body trickled forever holds a connection
-		IdleTimeout:       2 * time.Minute, // keep-alive connections do not stay open for ever
-		// No WriteTimeout: an execute answers when the request is done, by its own deadlines.
-	}
+	d.http = api.NewServer(cfg, handler)
 	go func() {
 		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error().Err(err).Msg("http server stopped")

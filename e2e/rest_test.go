@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,19 +37,32 @@ func TestREST_InstallThenExecuteThenLookUp(t *testing.T) {
 }
 
 func TestREST_InvalidRequestsGet400WithAMessage(t *testing.T) {
-	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{})
+	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{Configure: func(_ int, c *config.Config) {
+		c.Head.MaxRequestTimeout = 30 * time.Second
+	}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for name, body := range map[string]string{
-		"not json":       `{"function_id":`,
-		"no function id": `{"method":"hello.wasm"}`,
-		"no method":      `{"function_id":"bafy"}`,
+	for name, tc := range map[string]struct{ body, message string }{
+		"not json":       {`{"function_id":`, "invalid JSON"},
+		"no function id": {`{"method":"hello.wasm"}`, "function_id is empty"},
+		"no method":      {`{"function_id":"bafy"}`, "method is empty"},
+		// Refused at the door instead of waiting out the roll call for a "204".
+		"unknown consensus": {`{"function_id":"bafy","method":"m","config":{"consensus_algorithm":"paxos"}}`,
+			`want one of "", "raft", "pbft"`},
+		"timeout over the head's setting": {`{"function_id":"bafy","method":"m","config":{"timeout":31}}`,
+			"config.timeout: 31 s is above the maximum 30 s"},
+		"too deep": {`{"function_id":"bafy","method":"m","x":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`,
+			"JSON nests deeper than the limit"},
 	} {
-		status, out, err := rest(net.Head).PostRaw(ctx, api.PathExecute, []byte(body))
+		status, out, err := rest(net.Head).PostRaw(ctx, api.PathExecute, []byte(tc.body))
 		var e struct{ Message string }
-		if err != nil || status != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || e.Message == "" {
-			t.Errorf("%s: %d %s %v, want 400 with a message", name, status, out, err)
+		if err != nil || status != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || !strings.Contains(e.Message, tc.message) {
+			t.Errorf("%s: %d %s %v, want 400 with a message saying %q", name, status, out, err, tc.message)
 		}
+	}
+	status, out, err := rest(net.Head).PostRaw(ctx, api.PathExecute, []byte(`{"function_id":"`+strings.Repeat("a", api.MaxBodyBytes)+`"}`))
+	if err != nil || status != http.StatusRequestEntityTooLarge || !strings.Contains(string(out), "limit of 1048576 bytes") {
+		t.Errorf("large body: %d %.200s %v, want 413 naming the limit", status, out, err)
 	}
 }
 

@@ -152,6 +152,62 @@ func TestUnpack_StopsEarlyOnLimits(t *testing.T) {
 	}
 }
 
+// The directories made for an entry's name count against the entry limit: one deep name must not
+// create a directory per path segment on one entry's share.
+func TestUnpack_DirectoriesMadeForNamesCountAsEntries(t *testing.T) {
+	deep := strings.Repeat("d/", 200) + "f"
+	for name, tc := range map[string]struct {
+		entries []tarEntry
+		ok      bool
+	}{
+		"deep name":                 {[]tarEntry{{Name: deep, Body: []byte("x")}}, false},
+		"within the limit":          {[]tarEntry{{Name: "a/b/c/f", Body: []byte("x")}, {Name: "a/b/g", Body: []byte("y")}}, true},
+		"shared parents count once": {[]tarEntry{{Name: "a/b/f1"}, {Name: "a/b/f2"}, {Name: "a/b/f3"}}, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			const maxFiles = 5
+			_, err := unpack(context.Background(), bytes.NewReader(buildTarGz(t, tc.entries...)), dir, unpackLimits{maxBytes: 1 << 20, maxFiles: maxFiles})
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrTooLarge)) {
+				t.Fatalf("unpack: %v, want ok=%v or ErrTooLarge", err, tc.ok)
+			}
+			var onDisk int
+			filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error {
+				if p != dir {
+					onDisk++
+				}
+				return nil
+			})
+			if onDisk > maxFiles {
+				t.Fatalf("%d entries on disk, over the limit of %d", onDisk, maxFiles)
+			}
+		})
+	}
+}
+
+// A directory entry where an earlier entry put something else is a bad archive, even when that
+// is a link to a directory: the tree would not be what the archive says (found by FuzzUnpack).
+func TestUnpack_DirectoryOverAnotherKindIsBad(t *testing.T) {
+	for name, first := range map[string]tarEntry{
+		"link to the folder": {Name: "a", Type: tar.TypeSymlink, Linkname: "."},
+		"link to a dir":      {Name: "a", Type: tar.TypeSymlink, Linkname: "d"},
+		"file":               {Name: "a", Body: []byte("x")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			archive := buildTarGz(t, tarEntry{Name: "d/", Type: tar.TypeDir}, first, tarEntry{Name: "a/", Type: tar.TypeDir})
+			_, err := unpack(context.Background(), bytes.NewReader(archive), t.TempDir(), unpackLimits{maxBytes: 1 << 20, maxFiles: 10})
+			if !errors.Is(err, ErrBadArchive) {
+				t.Fatalf("unpack: %v, want ErrBadArchive", err)
+			}
+		})
+	}
+	// A directory listed twice, or after a file in it, is fine.
+	archive := buildTarGz(t, tarEntry{Name: "d/f", Body: []byte("x")}, tarEntry{Name: "d/", Type: tar.TypeDir}, tarEntry{Name: "d/", Type: tar.TypeDir})
+	if _, err := unpack(context.Background(), bytes.NewReader(archive), t.TempDir(), unpackLimits{maxBytes: 1 << 20, maxFiles: 10}); err != nil {
+		t.Fatalf("unpack: %v", err)
+	}
+}
+
 // Links that stay inside are fine, and so are directories and executable bits.
 func TestUnpack_AcceptsInnocentLinksAndDirs(t *testing.T) {
 	archive := buildTarGz(t,
@@ -167,7 +223,8 @@ func TestUnpack_AcceptsInnocentLinksAndDirs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unpack: %v", err)
 	}
-	if st.entries != 5 || st.bytes != 8 {
+	// Five entries ("./" is the folder itself) and lib/, made for lib/data.txt.
+	if st.entries != 6 || st.bytes != 8 {
 		t.Fatalf("stats = %+v", st)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "bin", "data")); err != nil || string(b) != "data" {

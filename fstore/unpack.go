@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path"
@@ -33,8 +34,16 @@ func (l unpackLimits) streamCap() int64 {
 
 // unpackStats describe an unpacked tree.
 type unpackStats struct {
-	entries int
+	entries int // archive entries and the directories made for their names
 	bytes   int64
+}
+
+// count adds n entries, failing once they are more than the limit allows.
+func (st *unpackStats) count(n int, lim unpackLimits) error {
+	if st.entries += n; st.entries > lim.maxFiles {
+		return fmt.Errorf("%w: more than %d entries", ErrTooLarge, lim.maxFiles)
+	}
+	return nil
 }
 
 // unpack extracts the gzip+tar stream r into dir, an existing empty directory. Every write
@@ -43,7 +52,9 @@ type unpackStats struct {
 //   - names must be relative and stay inside dir after cleaning;
 //   - only directories, regular files, symlinks and hardlinks are accepted;
 //   - links must resolve inside dir (symlinks are resolved again once everything is written);
-//   - the declared sizes and the entry count are checked against the limits before writing.
+//   - the declared sizes and the entry count are checked against the limits before writing;
+//     a directory made for an entry's name counts as an entry, so one deep name cannot create
+//     hundreds of directories on one entry's share of the limit.
 func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unpackStats, error) {
 	var st unpackStats
 	root, err := os.OpenRoot(dir)
@@ -62,6 +73,7 @@ func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unp
 
 	var symlinks []string
 	targets := make(map[string]string) // symlink -> target, for the check that does not depend on where the folder is
+	dirs := make(map[string]bool)      // directories known to exist, so parents are looked up once
 	for {
 		if err := ctx.Err(); err != nil {
 			return st, fmt.Errorf("unpack: %w", err)
@@ -86,19 +98,19 @@ func unpack(ctx context.Context, r io.Reader, dir string, lim unpackLimits) (unp
 			}
 			return st, fmt.Errorf("unpack: %w: %q: non-directory entry for the root", ErrUnsafeArchive, hdr.Name)
 		}
-		st.entries++
-		if st.entries > lim.maxFiles {
-			return st, fmt.Errorf("unpack: %w: more than %d entries", ErrTooLarge, lim.maxFiles)
+		if err := st.count(1, lim); err != nil {
+			return st, fmt.Errorf("unpack: %w", err)
 		}
-		if err := mkParent(root, name); err != nil {
+		if err := mkParents(root, name, dirs, &st, lim); err != nil {
 			return st, fmt.Errorf("unpack %q: %w", hdr.Name, err)
 		}
 
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := root.MkdirAll(name, 0o755); err != nil {
-				return st, fmt.Errorf("unpack %q: %w", hdr.Name, fsErr(err))
+			if err := mkDir(root, name); err != nil {
+				return st, fmt.Errorf("unpack %q: %w", hdr.Name, err)
 			}
+			dirs[name] = true
 		case tar.TypeReg, '\x00':
 			if hdr.Size < 0 || hdr.Size > lim.maxBytes-st.bytes {
 				return st, fmt.Errorf("unpack: %w: %q (%d bytes) takes the unpacked size over %d bytes",
@@ -237,12 +249,55 @@ func checkSymlinksResolveInside(dir string, links []string) error {
 	return nil
 }
 
-func mkParent(root *os.Root, name string) error {
+// mkDir makes the directory name, or accepts it when one is there already (archives often list a
+// directory after the files in it). Anything else there, a symlink to a directory included, is a
+// bad archive: the tree would not be what the archive says, and the sync check would fail it.
+func mkDir(root *os.Root, name string) error {
+	fi, err := root.Lstat(name)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w: directory entry over an earlier entry of another kind (%v)", ErrBadArchive, fi.Mode().Type())
+	case !errors.Is(err, fs.ErrNotExist):
+		return fsErr(err)
+	}
+	return fsErr(root.Mkdir(name, 0o755))
+}
+
+// mkParents makes the missing directories above name, counting each as an entry. dirs holds the
+// paths known to exist: nothing an archive does removes one or puts another in its place.
+func mkParents(root *os.Root, name string, dirs map[string]bool, st *unpackStats, lim unpackLimits) error {
 	parent := path.Dir(name)
-	if parent == "." {
+	if parent == "." || dirs[parent] {
 		return nil
 	}
-	return fsErr(root.MkdirAll(parent, 0o755))
+	for i := 0; i <= len(parent); i++ {
+		if i < len(parent) && parent[i] != '/' {
+			continue
+		}
+		dir := parent[:i]
+		if dirs[dir] {
+			continue
+		}
+		_, err := root.Lstat(dir)
+		switch {
+		case err == nil:
+			// There already: made by an earlier entry, or an entry of another type, which the
+			// next step through it refuses.
+		case errors.Is(err, fs.ErrNotExist):
+			if err := st.count(1, lim); err != nil {
+				return err
+			}
+			if err := root.Mkdir(dir, 0o755); err != nil {
+				return fsErr(err)
+			}
+		default:
+			return fsErr(err)
+		}
+		dirs[dir] = true
+	}
+	return nil
 }
 
 func writeFile(root *os.Root, name string, mode os.FileMode, r io.Reader) (int64, error) {

@@ -1,6 +1,8 @@
 package messages
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,6 +27,23 @@ func TestParseConsensus(t *testing.T) {
 		got, err := ParseConsensus(tt.in)
 		if got != tt.want || (err != nil) != tt.wantErr {
 			t.Errorf("ParseConsensus(%q) = %v, %v; want %v, err=%v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// Every listed algorithm parses, in any case, and the error for anything else lists them all.
+func TestConsensusAlgorithms_AreWhatParseAccepts(t *testing.T) {
+	for _, name := range ConsensusAlgorithms() {
+		for _, in := range []string{name, strings.ToUpper(name)} {
+			if c, err := ParseConsensus(in); err != nil || !c.Valid() {
+				t.Errorf("ParseConsensus(%q) = %v, %v", in, c, err)
+			}
+		}
+	}
+	_, err := ParseConsensus("paxos")
+	for _, name := range ConsensusAlgorithms() {
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(name)) {
+			t.Errorf("error %v does not list %q", err, name)
 		}
 	}
 }

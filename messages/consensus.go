@@ -2,6 +2,7 @@ package messages
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -15,8 +16,13 @@ const (
 	ConsensusPBFT ConsensusType = 2
 )
 
+// ConsensusAlgorithms are the values config.consensus_algorithm accepts, matched in any case:
+// "" (none), "raft" and "pbft". api/openapi.yaml lists the same (a test checks).
+func ConsensusAlgorithms() []string { return []string{"", "raft", "pbft"} }
+
 // ParseConsensus reads the string form used in config.consensus_algorithm: "raft" or "pbft" in
-// any case, and "" for none. Anything else is an error (the original accepts nothing else either).
+// any case, and "" for none. Anything else is an error that lists the accepted values (the
+// original accepts nothing else either).
 func ParseConsensus(s string) (ConsensusType, error) {
 	switch strings.ToLower(s) {
 	case "":
@@ -26,7 +32,11 @@ func ParseConsensus(s string) (ConsensusType, error) {
 	case "pbft":
 		return ConsensusPBFT, nil
 	default:
-		return ConsensusNone, fmt.Errorf("unknown consensus algorithm %q", s)
+		quoted := make([]string, 0, 3)
+		for _, a := range ConsensusAlgorithms() {
+			quoted = append(quoted, strconv.Quote(a))
+		}
+		return ConsensusNone, fmt.Errorf("unknown consensus algorithm %q: want one of %s (any case)", s, strings.Join(quoted, ", "))
 	}
 }
 

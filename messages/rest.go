@@ -23,17 +23,12 @@ func (r ExecutionRequest) Request() Request {
 	return Request{FunctionID: r.FunctionID, Method: r.Method, Parameters: r.Parameters, Config: r.Config}
 }
 
-// Valid is the REST check (400 when it fails): function_id and method must be set. Config rules
-// are not checked here; the original lets a bad consensus_algorithm through (quirk Q16).
+// Valid is the REST check (400 when it fails): the rules of a request on the wire (function_id
+// and method set, a known consensus_algorithm, enough nodes for PBFT). The original lets a bad
+// consensus_algorithm through its REST door, runs it as Raft and gets every worker's "500"
+// (quirk Q16); we refuse it here, where the client can still be told why.
 func (r ExecutionRequest) Valid() error {
-	var errs []error
-	if r.FunctionID == "" {
-		errs = append(errs, errors.New("function_id is empty"))
-	}
-	if r.Method == "" {
-		errs = append(errs, errors.New("method is empty"))
-	}
-	return invalid("execution request", errs)
+	return invalid("execution request", r.Request().problems())
 }
 
 // ExecutionResponse is the answer to POST /api/v1/functions/execute.

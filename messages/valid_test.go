@@ -36,7 +36,7 @@ func TestValid(t *testing.T) {
 		{"execute pbft, 3 nodes", execute("pbft", 3), []string{"minimum 4 nodes needed for PBFT consensus"}},
 		{"execute pbft, 1 node", execute("pbft", 1), []string{"minimum 4 nodes"}},
 		{"execute raft, 1 node", execute("raft", 1), nil},
-		{"execute unknown consensus", execute("paxos", 0), []string{`unknown consensus algorithm "paxos"`}},
+		{"execute unknown consensus", execute("paxos", 0), []string{`unknown consensus algorithm "paxos": want one of "", "raft", "pbft" (any case)`}},
 		{"execute collects every error", MsgExecute{Request: Request{Config: Config{ConsensusAlgorithm: "none"}}},
 			[]string{"function_id is empty", "method is empty", "unknown consensus algorithm"}},
 
@@ -81,8 +81,10 @@ func TestValid_RESTBodies(t *testing.T) {
 		ok    bool
 	}{
 		{"execution request", ExecutionRequest{FunctionID: "f", Method: "m"}, true},
-		// The REST path lets a bad consensus through (quirk Q16); only the message path rejects it.
-		{"execution request, bad consensus", ExecutionRequest{FunctionID: "f", Method: "m", Config: Config{ConsensusAlgorithm: "x"}}, true},
+		// Unlike the original (quirk Q16), the REST path refuses what the message path refuses.
+		{"execution request, bad consensus", ExecutionRequest{FunctionID: "f", Method: "m", Config: Config{ConsensusAlgorithm: "x"}}, false},
+		{"execution request, raft", ExecutionRequest{FunctionID: "f", Method: "m", Config: Config{ConsensusAlgorithm: "Raft"}}, true},
+		{"execution request, pbft with 3 nodes", ExecutionRequest{FunctionID: "f", Method: "m", Config: Config{ConsensusAlgorithm: "pbft", NumberOfNodes: 3}}, false},
 		{"execution request without method", ExecutionRequest{FunctionID: "f"}, false},
 		{"execution request without function", ExecutionRequest{Method: "m"}, false},
 		{"install request", InstallFunctionRequest{CID: testCID}, true},

@@ -72,7 +72,7 @@ func serveNode(t *testing.T, head api.Head) *httptest.Server {
 	if head != nil {
 		deps.Head, deps.Role = head, "head"
 	}
-	srv := httptest.NewServer(api.NewHandler(deps))
+	srv := httptest.NewServer(api.NewHandler(api.DefaultConfig(), deps))
 	t.Cleanup(srv.Close)
 	return srv
 }
