@@ -17,6 +17,7 @@ type metrics struct {
 	cpuUser       prometheus.Counter
 	cpuSys        prometheus.Counter
 	duration      *prometheus.SummaryVec
+	fsQuota       prometheus.Counter
 }
 
 // newMetrics registers the metrics; a nil Registerer gives nil (no metrics).
@@ -52,9 +53,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001},
 			MaxAge:     10 * time.Second,
 		}, fn),
+		fsQuota: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "b7s_executor_fs_quota_exceeded",
+			Help: "Function executions that reached their disk quota (--max-fs-bytes): a write, create or extension was refused or cut short.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.executions, m.executionsOK, m.executionsErr, m.cpuUser, m.cpuSys, m.duration,
+		m.executions, m.executionsOK, m.executionsErr, m.cpuUser, m.cpuSys, m.duration, m.fsQuota,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register executor metrics: %w", err)
@@ -77,6 +82,13 @@ func (m *metrics) observe(function string, res Result) {
 	m.cpuUser.Add(ms(res.Usage.CPUUser))
 	m.cpuSys.Add(ms(res.Usage.CPUSys))
 	m.duration.WithLabelValues(function).Observe(ms(res.Usage.WallClock))
+}
+
+// fsQuotaExceeded counts an execution that reached its disk quota.
+func (m *metrics) fsQuotaExceeded() {
+	if m != nil {
+		m.fsQuota.Inc()
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
