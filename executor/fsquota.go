@@ -35,7 +35,9 @@ const entryCost = 4096
 // path_remove_directory (Unlink, Rmdir). Symlinks cannot be created at all (fsRoot).
 //
 // Files are told apart by device and inode, so two handles or two names of one file share
-// one record. Only the goroutine running the guest uses it.
+// one record. A write asks the system for the file's offset (an lseek): following it through
+// Seek ourselves would need a method go vet refuses (Seek returning Errno, not error). Only the
+// goroutine running the guest uses it.
 type fsQuota struct {
 	limit    int64
 	used     int64
@@ -216,23 +218,18 @@ func (f *quotaFile) wrote(off int64, n int) {
 	}
 }
 
-// writeOffset is where a write lands: the end of the file in append mode (also for pwrite, as
-// on Linux), else the current offset.
-func (f *quotaFile) writeOffset() (int64, experimentalsys.Errno) {
-	if f.File.IsAppend() {
-		return f.r.size, 0
-	}
-	return f.File.Seek(0, io.SeekCurrent)
-}
-
-// Write implements experimentalsys.File.
+// Write implements experimentalsys.File. It lands at the file's offset, or at its end in
+// append mode.
 func (f *quotaFile) Write(buf []byte) (int, experimentalsys.Errno) {
 	if len(buf) == 0 {
 		return 0, 0
 	}
-	off, errno := f.writeOffset()
-	if errno != 0 {
-		return 0, errno
+	off := f.r.size
+	if !f.File.IsAppend() {
+		var errno experimentalsys.Errno
+		if off, errno = f.File.Seek(0, io.SeekCurrent); errno != 0 {
+			return 0, errno
+		}
 	}
 	n, errno := f.fit(off, len(buf))
 	if errno != 0 {
@@ -243,7 +240,7 @@ func (f *quotaFile) Write(buf []byte) (int, experimentalsys.Errno) {
 	return n, errno
 }
 
-// Pwrite implements experimentalsys.File.
+// Pwrite implements experimentalsys.File. In append mode it lands at the end, as on Linux.
 func (f *quotaFile) Pwrite(buf []byte, off int64) (int, experimentalsys.Errno) {
 	at := off
 	if f.File.IsAppend() {
