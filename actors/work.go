@@ -212,8 +212,7 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		w.reply(d.From, m, messages.CodeInvalid, executor.ExitLoadFailure, err.Error())
 		return
 	}
-	_, timeout := requestTimeouts(m.Config, 0, w.cfg.ExecutionTimeout)
-	j := &job{from: d.From, req: m, path: path, deadline: time.Now().Add(timeout)}
+	j := &job{from: d.From, req: m, path: path, deadline: time.Now().Add(w.runTimeout(m.Config))}
 	j.need = w.cfg.Runner.Reservation(toExecutorRequest(m, path))
 	switch {
 	case !w.adm.possible(j.need):
@@ -228,6 +227,20 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		w.reply(d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure,
 			fmt.Sprintf("worker busy: %s, %d queued", w.adm.String(), len(w.queue)))
 	}
+}
+
+// maxRunTimeout caps a request's timeout on a worker, so that no value a peer sends wraps
+// around when made a duration; the executor's MaxRunTime stops the run long before.
+const maxRunTimeout = 24 * time.Hour
+
+// runTimeout is how long after its arrival a request is worked on: its own timeout (seconds),
+// else the execution timeout, the deadline the head gathers results by (spec §4.1).
+func (w *work) runTimeout(c messages.Config) time.Duration {
+	if c.Timeout > int(maxRunTimeout/time.Second) {
+		return maxRunTimeout
+	}
+	_, timeout := requestTimeouts(c, 0, w.cfg.ExecutionTimeout)
+	return timeout
 }
 
 func (w *work) queued(requestID string) bool {

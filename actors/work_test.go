@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -81,6 +82,13 @@ func (g *gatedRunner) runs() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]string(nil), g.started...)
+}
+
+// ran is what was started, sorted: executions start on goroutines of their own, in any order.
+func (g *gatedRunner) ran() []string {
+	r := g.runs()
+	slices.Sort(r)
+	return r
 }
 
 func (g *gatedRunner) deadline(id string) time.Time {
@@ -448,7 +456,7 @@ func TestWork_MemoryBudgetHoldsExecutionsInTheQueue(t *testing.T) {
 			t.Fatalf("an execution larger than the budget: %+v", r)
 		}
 		synctest.Wait()
-		if got := f.runner.runs(); !slices.Equal(got, []string{"a", "b"}) {
+		if got := f.runner.ran(); !slices.Equal(got, []string{"a", "b"}) {
 			t.Fatalf("running %v, want a and b", got)
 		}
 		f.runner.finish("a")
@@ -456,13 +464,13 @@ func TestWork_MemoryBudgetHoldsExecutionsInTheQueue(t *testing.T) {
 			t.Fatalf("a: %+v", r)
 		}
 		synctest.Wait()
-		if got := f.runner.runs(); !slices.Equal(got, []string{"a", "b", "small"}) {
+		if got := f.runner.ran(); !slices.Equal(got, []string{"a", "b", "small"}) {
 			t.Fatalf("running %v: small fits beside b, c does not yet", got)
 		}
 		f.runner.finish("small")
 		f.response(t)
 		synctest.Wait()
-		if got := f.runner.runs(); !slices.Equal(got, []string{"a", "b", "small", "c"}) {
+		if got := f.runner.ran(); !slices.Equal(got, []string{"a", "b", "c", "small"}) {
 			t.Fatalf("running %v: c fits once small is done", got)
 		}
 		close(f.runner.release)
@@ -589,6 +597,25 @@ func TestTruthful_OnlyACleanRunIsASuccess(t *testing.T) {
 		got := truthful(tt.in, tt.err)
 		if got.Code != tt.code || got.Result.ExitCode != tt.exit {
 			t.Errorf("%s: code %s exit %d, want %s %d", tt.name, got.Code, got.Result.ExitCode, tt.code, tt.exit)
+		}
+	}
+}
+
+func TestWork_RunTimeoutIsTheRequestsOrTheDefault(t *testing.T) {
+	w := &work{cfg: workConfig{ExecutionTimeout: fixtureExecutionTimeout}}
+	for _, tt := range []struct {
+		timeout int
+		want    time.Duration
+	}{
+		{0, fixtureExecutionTimeout},
+		{-5, fixtureExecutionTimeout},
+		{3, 3 * time.Second},
+		{86400, maxRunTimeout},
+		{86401, maxRunTimeout},
+		{math.MaxInt, maxRunTimeout}, // would wrap around as a duration
+	} {
+		if got := w.runTimeout(messages.Config{Timeout: tt.timeout}); got != tt.want {
+			t.Errorf("timeout %d: %v, want %v", tt.timeout, got, tt.want)
 		}
 	}
 }
