@@ -32,12 +32,12 @@ type Config struct {
 	Inspect        inspect.Config // what the inspection registry keeps beyond the tree
 	// Head
 	RollCallTimeout  time.Duration // when a request sets no timeout
-	ExecutionTimeout time.Duration // when a request sets no timeout
+	ExecutionTimeout time.Duration // when a request sets no timeout: the head's wait for results, a worker's bound on a run
 	SettleWindow     time.Duration // number_of_nodes unset: how long to keep listening after the first answer
 	ResultCacheSize  int           // finished requests kept for the result endpoint
 	// Worker
 	Concurrency int // executions at once
-	QueueSize   int // executions waiting beyond Concurrency; more are refused with "503"
+	QueueSize   int // executions waiting for a slot or for the runner's budget; more are refused with "503"
 }
 
 // DefaultConfig returns a worker's configuration with the spec's intervals.
@@ -215,7 +215,7 @@ func (n *Node) owners(deps Deps) []childSpec {
 		owners = append(owners, childSpec{
 			name: "work", kind: "work",
 			producer: newWork(workConfig{
-				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize,
+				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize, ExecutionTimeout: cfg.ExecutionTimeout,
 				Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"), Attestation: deps.Attestation,
 				Outbox: n.outbox, Results: n.results, Tree: n.tree, Metrics: n.metrics, Log: n.log,
 			}),

@@ -15,9 +15,13 @@ import (
 	"github.com/b7s-actor/b7s/messages"
 )
 
-// FunctionRunner runs one execution (executor.Executor implements it).
+// FunctionRunner runs one execution (executor.Executor implements it). Reservation is the most
+// req can hold while it runs (its memory limit and disk quota), Budget what the worker's running
+// executions may hold together; the work actor admits executions against them.
 type FunctionRunner interface {
 	Execute(ctx context.Context, req executor.Request) (executor.Result, error)
+	Reservation(req executor.Request) executor.Reservation
+	Budget() executor.Reservation
 }
 
 // FunctionLocator says whether a function is installed and where its files are
@@ -31,7 +35,7 @@ type FunctionLocator interface {
 type workConfig struct {
 	Self        peer.ID
 	Concurrency int // executions at once
-	QueueSize   int // executions waiting beyond Concurrency; more are refused with 503
+	QueueSize   int // executions waiting for a slot or for budget; more are refused with 503
 	Runner      FunctionRunner
 	Functions   FunctionLocator
 	Installer   *actor.PID // asked for functions a roll call needs
@@ -42,18 +46,40 @@ type workConfig struct {
 	Tree        *tree
 	Metrics     *nodeMetrics
 	Log         zerolog.Logger
+
+	// ExecutionTimeout bounds an execution whose request sets no timeout, as the head's
+	// gathering is bounded (one setting: actors.Config.ExecutionTimeout).
+	ExecutionTimeout time.Duration
 }
 
 // work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
-// concurrency limit and a bounded queue, and runs each admitted execution in a workerExecution
-// child.
+// concurrency limit, the worker's memory and disk budget (admission) and a bounded queue, and
+// runs each admitted execution in a workerExecution child, bounded by its request's deadline.
 type work struct {
 	cfg     workConfig
-	running map[string]*actor.PID // request ID -> child
+	adm     admission
+	typical executor.Reservation  // an execution with the defaults: what roll calls offer room for
+	running map[string]runningJob // request ID -> child
 	byPID   map[string]string     // child ID -> request ID
-	queue   []*delivery           // admitted, waiting for a slot
+	queue   []*job                // admitted, waiting for a slot or for budget, oldest first
 	// roll calls waiting for the installer, by function
 	pendingRollCalls map[string][]messages.MsgRollCall
+}
+
+// job is an admitted MsgExecute.
+type job struct {
+	from peer.ID
+	req  messages.MsgExecute
+	path string               // the function's module
+	need executor.Reservation // what it reserves while it runs
+	// deadline is when its request's own timeout (else ExecutionTimeout) passes, counted from
+	// its arrival: the head stops waiting then, so the work stops too.
+	deadline time.Time
+}
+
+type runningJob struct {
+	pid  *actor.PID
+	need executor.Reservation
 }
 
 func newWork(cfg workConfig) actor.Producer {
@@ -64,7 +90,9 @@ func newWork(cfg workConfig) actor.Producer {
 func (w *work) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		w.running = make(map[string]*actor.PID)
+		w.adm = newAdmission(w.cfg.Concurrency, w.cfg.Runner.Budget())
+		w.typical = w.cfg.Runner.Reservation(executor.Request{})
+		w.running = make(map[string]runningJob)
 		w.byPID = make(map[string]string)
 		w.pendingRollCalls = make(map[string][]messages.MsgRollCall)
 	case *delivery:
@@ -81,8 +109,15 @@ func (w *work) Receive(ctx actor.Context) {
 	}
 }
 
+// busy: an execution with the defaults could neither start nor wait.
 func (w *work) busy() bool {
-	return len(w.running) >= w.cfg.Concurrency && len(w.queue) >= w.cfg.QueueSize
+	return !w.canStart(w.typical) && len(w.queue) >= w.cfg.QueueSize
+}
+
+// canStart: an execution needing need may start now. Nothing overtakes the queue, so a large
+// execution waiting for budget is not starved by small ones.
+func (w *work) canStart(need executor.Reservation) bool {
+	return len(w.queue) == 0 && w.adm.fits(need)
 }
 
 // Reasons a worker stays silent on a roll call, besides the attestation's (attest.Reason); the
@@ -176,43 +211,70 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		return
 	}
 	if !installed {
-		w.reply(ctx.Self(), d.From, m, messages.CodeNotFound, "function not installed")
+		w.reply(ctx.Self(), d.From, m, messages.CodeNotFound, executor.ExitLoadFailure, "function not installed")
 		return
 	}
 	if c, err := m.Config.Consensus(); err != nil || c != messages.ConsensusNone {
-		w.reply(ctx.Self(), d.From, m, messages.CodeError, "consensus execution is not supported by this worker")
+		w.reply(ctx.Self(), d.From, m, messages.CodeError, executor.ExitLoadFailure, "consensus execution is not supported by this worker")
 		return
 	}
-	if len(w.running) < w.cfg.Concurrency {
-		w.start(ctx, d)
+	// A method that names no file of the function (absolute, climbing out) is the request's
+	// fault, and is refused before it takes a slot.
+	path, err := w.cfg.Functions.FunctionPath(m.FunctionID, m.Method)
+	if err != nil {
+		w.reply(ctx.Self(), d.From, m, messages.CodeInvalid, executor.ExitLoadFailure, err.Error())
 		return
 	}
-	if len(w.queue) < w.cfg.QueueSize {
-		w.queue = append(w.queue, d)
-		return
+	j := &job{from: d.From, req: m, path: path, deadline: time.Now().Add(w.runTimeout(m.Config))}
+	j.need = w.cfg.Runner.Reservation(toExecutorRequest(m, path))
+	switch {
+	case !w.adm.possible(j.need):
+		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure, fmt.Sprintf(
+			"the execution needs %d MiB of memory and %d MiB of disk; this worker's budget is %d MiB and %d MiB",
+			j.need.Memory>>20, j.need.Disk>>20, w.adm.budget.Memory>>20, w.adm.budget.Disk>>20))
+	case w.canStart(j.need):
+		w.start(ctx, j)
+	case len(w.queue) < w.cfg.QueueSize:
+		w.queue = append(w.queue, j)
+	default:
+		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure,
+			fmt.Sprintf("worker busy: %s, %d queued", w.adm.String(), len(w.queue)))
 	}
-	w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, fmt.Sprintf("worker busy: %d running, %d queued", len(w.running), len(w.queue)))
+}
+
+// maxRunTimeout caps a request's timeout on a worker, so that no value a peer sends wraps
+// around when made a duration; the executor's MaxRunTime stops the run long before.
+const maxRunTimeout = 24 * time.Hour
+
+// runTimeout is how long after its arrival a request is worked on: its own timeout (seconds),
+// else the execution timeout, the deadline the head gathers results by (spec §4.1).
+func (w *work) runTimeout(c messages.Config) time.Duration {
+	if c.Timeout > int(maxRunTimeout/time.Second) {
+		return maxRunTimeout
+	}
+	_, timeout := requestTimeouts(c, 0, w.cfg.ExecutionTimeout)
+	return timeout
 }
 
 func (w *work) queued(requestID string) bool {
-	for _, d := range w.queue {
-		if d.Message.(messages.MsgExecute).RequestID == requestID {
+	for _, j := range w.queue {
+		if j.req.RequestID == requestID {
 			return true
 		}
 	}
 	return false
 }
 
-func (w *work) start(ctx actor.Context, d *delivery) {
-	m := d.Message.(messages.MsgExecute)
-	pid, err := ctx.SpawnNamed(w.cfg.Tree.props("execution", newWorkerExecution(w.cfg, d.From, m)), m.RequestID)
+func (w *work) start(ctx actor.Context, j *job) {
+	pid, err := ctx.SpawnNamed(w.cfg.Tree.props("execution", newWorkerExecution(w.cfg, j)), j.req.RequestID)
 	if err != nil {
-		w.reply(ctx.Self(), d.From, m, messages.CodeError, "could not start the execution")
-		w.cfg.Log.Error().Err(err).Str("request", m.RequestID).Msg("spawn execution")
+		w.reply(ctx.Self(), j.from, j.req, messages.CodeError, executor.ExitLoadFailure, "could not start the execution")
+		w.cfg.Log.Error().Err(err).Str("request", j.req.RequestID).Msg("spawn execution")
 		return
 	}
-	w.running[m.RequestID] = pid
-	w.byPID[pid.Id] = m.RequestID
+	w.adm.take(j.need)
+	w.running[j.req.RequestID] = runningJob{pid: pid, need: j.need}
+	w.byPID[pid.Id] = j.req.RequestID
 }
 
 func (w *work) finished(ctx actor.Context, who *actor.PID) {
@@ -220,31 +282,51 @@ func (w *work) finished(ctx actor.Context, who *actor.PID) {
 	if !ok {
 		return
 	}
+	w.adm.release(w.running[id].need)
 	delete(w.byPID, who.Id)
 	delete(w.running, id)
-	for len(w.queue) > 0 && len(w.running) < w.cfg.Concurrency {
+	w.startQueued(ctx)
+}
+
+// startQueued starts the waiting executions that fit, oldest first. One whose request's
+// deadline passed while it waited is answered "408" instead: its head has stopped waiting.
+func (w *work) startQueued(ctx actor.Context) {
+	now := time.Now()
+	for len(w.queue) > 0 {
 		next := w.queue[0]
+		if !now.Before(next.deadline) {
+			w.queue = w.queue[1:]
+			w.reply(ctx.Self(), next.from, next.req, messages.CodeTimeout, executor.ExitTimeout,
+				"the request's deadline passed while it waited for room on this worker")
+			continue
+		}
+		if !w.adm.fits(next.need) {
+			return
+		}
 		w.queue = w.queue[1:]
 		w.start(ctx, next)
 	}
 }
 
-// reply refuses m with code. The refusal carries a result keyed by this worker, as every
-// non-204 answer does (spec §4.5), so a head knows at once this worker will not run it.
-func (w *work) reply(self *actor.PID, to peer.ID, m messages.MsgExecute, code messages.Code, msg string) {
+// reply refuses m with code: it did not run, so its exit code is never 0 (exit, 101 for "could
+// not be loaded", the runtime's code for a module it cannot run). The refusal carries a result
+// keyed by this worker, as every non-204 answer does (spec §4.5), so a head knows at once this
+// worker will not run it.
+func (w *work) reply(self *actor.PID, to peer.ID, m messages.MsgExecute, code messages.Code, exit int, msg string) {
 	resp := m.Response(code)
-	resp.Results = messages.ResultMap{w.cfg.Self: {ExecutionResult: messages.ExecutionResult{Code: code}}}
+	resp.Results = messages.ResultMap{w.cfg.Self: {ExecutionResult: messages.ExecutionResult{
+		Code: code, Result: messages.RuntimeOutput{ExitCode: exit}}}}
 	resp.Message = msg
 	w.cfg.Tree.noteSent(self, resp, to, msg)
 	w.cfg.Outbox.send(to, resp, nil)
 }
 
 // workerExecution runs one function on a worker, in its own actor: the wazero call runs on a goroutine of its
-// own and comes back as a message, so the actor can be stopped (which cancels the guest).
+// own and comes back as a message, so the actor can be stopped (which cancels the guest). The
+// call's context ends at the request's deadline, which the executor reports as a timeout.
 type workerExecution struct {
 	cfg      workConfig
-	from     peer.ID
-	req      messages.MsgExecute
+	job      *job
 	cancel   context.CancelFunc
 	reported bool
 }
@@ -254,8 +336,12 @@ type executionDone struct {
 	err error
 }
 
-func newWorkerExecution(cfg workConfig, from peer.ID, req messages.MsgExecute) actor.Producer {
-	return func() actor.Actor { return &workerExecution{cfg: cfg, from: from, req: req} }
+// IgnoreDeadLetterLogging: a run that ends after its actor was stopped (the node stopping, a
+// panic) has already been answered; its result is dropped without a log line.
+func (executionDone) IgnoreDeadLetterLogging() {}
+
+func newWorkerExecution(cfg workConfig, j *job) actor.Producer {
+	return func() actor.Actor { return &workerExecution{cfg: cfg, job: j} }
 }
 
 func (e *workerExecution) Receive(ctx actor.Context) {
@@ -267,8 +353,11 @@ func (e *workerExecution) Receive(ctx actor.Context) {
 			e.cancel()
 		}
 		if !e.reported {
-			// A panic (per-request actors are stopped, not restarted) or the node stopping.
-			e.send(ctx.Self(), messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, "the execution was stopped before it finished")
+			// A panic (per-request actors are stopped, not restarted) or the node stopping: the
+			// guest did not run to its own exit.
+			e.send(ctx.Self(), messages.CodeError, messages.ExecutionResult{Code: messages.CodeError,
+				Result: messages.RuntimeOutput{ExitCode: executor.ExitInterrupted}},
+				"the execution was stopped before it finished")
 		}
 	case executionDone:
 		e.report(ctx, m)
@@ -276,46 +365,51 @@ func (e *workerExecution) Receive(ctx actor.Context) {
 }
 
 func (e *workerExecution) run(ctx actor.Context) {
-	path, err := e.cfg.Functions.FunctionPath(e.req.FunctionID, e.req.Method)
-	if err != nil {
-		e.fail(ctx, err)
-		return
-	}
-	req := toExecutorRequest(e.req, path)
-	runCtx, cancel := context.WithCancel(context.Background())
+	req := toExecutorRequest(e.job.req, e.job.path)
+	runCtx, cancel := context.WithDeadline(context.Background(), e.job.deadline)
 	e.cancel = cancel
 	self, root, runner := ctx.Self(), ctx.ActorSystem().Root, e.cfg.Runner
-	e.cfg.Tree.note(self, inspect.Label{Type: "run", Request: e.req.RequestID, Detail: "executor: " + e.req.Method})
+	e.cfg.Tree.note(self, inspect.Label{Type: "run", Request: e.job.req.RequestID, Detail: "executor: " + e.job.req.Method})
 	go func() {
 		res, err := runner.Execute(runCtx, req)
 		root.Send(self, executionDone{res: res, err: err})
 	}()
 }
 
-func (e *workerExecution) fail(ctx actor.Context, err error) {
-	e.cfg.Log.Warn().Err(err).Str("request", e.req.RequestID).Msg("execution failed to start")
-	e.send(ctx.Self(), messages.CodeError, messages.ExecutionResult{Code: messages.CodeError}, err.Error())
+func (e *workerExecution) report(ctx actor.Context, m executionDone) {
+	req := e.job.req
+	if m.err != nil {
+		e.cfg.Log.Debug().Err(m.err).Str("request", req.RequestID).Str("function", req.FunctionID).Msg("function did not succeed")
+	}
+	res := truthful(fromExecutorResult(m.res), m.err)
+	e.send(ctx.Self(), res.Code, res, "")
 	ctx.Stop(ctx.Self())
 }
 
-func (e *workerExecution) report(ctx actor.Context, m executionDone) {
-	if m.err != nil {
-		e.cfg.Log.Debug().Err(m.err).Str("request", e.req.RequestID).Str("function", e.req.FunctionID).Msg("function did not succeed")
+// truthful keeps a failed run from reading as a success, whatever the runner filled in: only
+// a run without error that reports "200" keeps code "200" and exit code 0.
+func truthful(res messages.ExecutionResult, err error) messages.ExecutionResult {
+	if err == nil && res.Code == messages.CodeOK {
+		return res
 	}
-	res := fromExecutorResult(m.res)
-	e.send(ctx.Self(), res.Code, res, "")
-	ctx.Stop(ctx.Self())
+	if res.Code == messages.CodeOK || res.Code == "" {
+		res.Code = messages.CodeError
+	}
+	if res.Result.ExitCode == 0 {
+		res.Result.ExitCode = executor.ExitUnknownFailure
+	}
+	return res
 }
 
 func (e *workerExecution) send(self *actor.PID, code messages.Code, res messages.ExecutionResult, msg string) {
 	e.reported = true
 	results := messages.ResultMap{e.cfg.Self: {ExecutionResult: res}}
-	e.cfg.Results.put(e.req.RequestID, results)
-	resp := e.req.Response(code)
+	e.cfg.Results.put(e.job.req.RequestID, results)
+	resp := e.job.req.Response(code)
 	resp.Results = results
 	resp.Message = msg
-	e.cfg.Tree.noteSent(self, resp, e.from, msg)
-	e.cfg.Outbox.send(e.from, resp, nil)
+	e.cfg.Tree.noteSent(self, resp, e.job.from, msg)
+	e.cfg.Outbox.send(e.job.from, resp, nil)
 }
 
 func toExecutorRequest(m messages.MsgExecute, path string) executor.Request {

@@ -2,6 +2,11 @@ package actors
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -19,24 +24,59 @@ import (
 	"github.com/b7s-actor/b7s/p2p"
 )
 
-// gatedRunner runs nothing until released; it records what it was asked to run.
+// gatedRunner runs nothing until released (all at once, or one by one with finish); it records
+// what it was asked to run and the deadline of each run. Like the executor, it reserves each
+// execution's memory limit (limited_memory, else 256 MiB) and 1 MiB of disk, within budget.
 type gatedRunner struct {
-	mu      sync.Mutex
-	started []string
-	release chan struct{}
+	mu        sync.Mutex
+	started   []string
+	deadlines map[string]time.Time
+	gates     map[string]chan struct{}
+	release   chan struct{}
+	budget    executor.Reservation
 }
 
+func newGatedRunner() *gatedRunner {
+	return &gatedRunner{release: make(chan struct{}), deadlines: make(map[string]time.Time),
+		gates: make(map[string]chan struct{}), budget: executor.Reservation{Memory: 1 << 40, Disk: 1 << 40}}
+}
+
+func (g *gatedRunner) gate(id string) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gates[id] == nil {
+		g.gates[id] = make(chan struct{})
+	}
+	return g.gates[id]
+}
+
+// finish lets execution id return.
+func (g *gatedRunner) finish(id string) { close(g.gate(id)) }
+
 func (g *gatedRunner) Execute(ctx context.Context, req executor.Request) (executor.Result, error) {
+	gate := g.gate(req.RequestID)
 	g.mu.Lock()
 	g.started = append(g.started, req.RequestID)
+	g.deadlines[req.RequestID], _ = ctx.Deadline()
 	g.mu.Unlock()
 	select {
 	case <-g.release:
-		return executor.Result{Code: messages.CodeOK, Stdout: "ran " + req.RequestID}, nil
+	case <-gate:
 	case <-ctx.Done():
-		return executor.Result{Code: messages.CodeError}, ctx.Err()
+		return executor.Result{Code: messages.CodeTimeout, ExitCode: executor.ExitTimeout}, ctx.Err()
 	}
+	return executor.Result{Code: messages.CodeOK, Stdout: "ran " + req.RequestID}, nil
 }
+
+func (g *gatedRunner) Reservation(req executor.Request) executor.Reservation {
+	pages := int64(req.MemoryLimitPages)
+	if pages == 0 {
+		pages = 4096
+	}
+	return executor.Reservation{Memory: pages * 65536, Disk: 1 << 20}
+}
+
+func (g *gatedRunner) Budget() executor.Reservation { return g.budget }
 
 func (g *gatedRunner) runs() []string {
 	g.mu.Lock()
@@ -44,10 +84,26 @@ func (g *gatedRunner) runs() []string {
 	return append([]string(nil), g.started...)
 }
 
+// ran is what was started, sorted: executions start on goroutines of their own, in any order.
+func (g *gatedRunner) ran() []string {
+	r := g.runs()
+	slices.Sort(r)
+	return r
+}
+
+func (g *gatedRunner) deadline(id string) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.deadlines[id]
+}
+
 type installedFunctions map[string]bool
 
 func (f installedFunctions) IsInstalled(cid string) bool { return f[cid] }
 func (f installedFunctions) FunctionPath(cid, method string) (string, error) {
+	if strings.Contains(method, "..") {
+		return "", fmt.Errorf("function path %s: invalid method: %q", cid, method)
+	}
 	return "/functions/" + cid + "/" + method, nil
 }
 
@@ -102,15 +158,26 @@ type workFixture struct {
 	attestation *attest.Holder // empty: no attestation loaded
 }
 
+// fixtureExecutionTimeout is the fixture's bound on a run whose request sets no timeout.
+const fixtureExecutionTimeout = 20 * time.Second
+
 func newWorkFixture(t *testing.T, concurrency, queue int) workFixture {
+	return newBudgetFixture(t, concurrency, queue, executor.Reservation{})
+}
+
+// newBudgetFixture is a work fixture whose runner has budget (zero: practically none).
+func newBudgetFixture(t *testing.T, concurrency, queue int, budget executor.Reservation) workFixture {
 	sys := actortest.NewSystem(t)
 	host := newFakeHost(self)
-	runner := &gatedRunner{release: make(chan struct{})}
+	runner := newGatedRunner()
+	if budget != (executor.Reservation{}) {
+		runner.budget = budget
+	}
 	installer := sys.NewProbe(t, "installer")
 	metrics := newMetrics(nil)
 	holder := &attest.Holder{}
 	w := sys.Spawn(t, "work", "work", newWork(workConfig{
-		Self: self, Concurrency: concurrency, QueueSize: queue, Attestation: holder,
+		Self: self, Concurrency: concurrency, QueueSize: queue, Attestation: holder, ExecutionTimeout: fixtureExecutionTimeout,
 		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
 		Outbox:  testOutbox(t, host, sys),
 		Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
@@ -119,8 +186,23 @@ func newWorkFixture(t *testing.T, concurrency, queue int) workFixture {
 }
 
 func (f workFixture) execute(id, function string) {
+	f.executeRequest(id, messages.Request{FunctionID: function, Method: "m.wasm"})
+}
+
+func (f workFixture) executeRequest(id string, req messages.Request) {
 	f.sys.Send(f.work, &delivery{Pipeline: pipeline{Direct: true}, From: head, Author: head,
-		Message: messages.MsgExecute{Request: messages.Request{FunctionID: function, Method: "m.wasm"}, RequestID: id}})
+		Message: messages.MsgExecute{Request: req, RequestID: id}})
+}
+
+// response returns the next MsgExecuteResponse the worker sent.
+func (f workFixture) response(t *testing.T) messages.MsgExecuteResponse {
+	t.Helper()
+	_, msg := f.sent(t)
+	resp, ok := msg.(messages.MsgExecuteResponse)
+	if !ok {
+		t.Fatalf("worker sent %T, want an execute response", msg)
+	}
+	return resp
 }
 
 func (f workFixture) rollCall(t *testing.T, rc messages.MsgRollCall) {
@@ -351,4 +433,189 @@ func TestWork_RollCallWithAttributesAnswersOnlyWhenTheAttestationMatches(t *test
 			t.Fatalf("no attributes: %+v", msg)
 		}
 	})
+}
+
+func withMemory(pages uint64) messages.Request {
+	return messages.Request{FunctionID: "fn", Method: "m.wasm", Config: messages.Config{Runtime: messages.RuntimeConfig{Memory: pages}}}
+}
+
+// Executions reserve their memory limit against the worker's budget: what does not fit waits
+// in the queue, oldest first (nothing overtakes), and starts when enough is released; what
+// could never fit is refused at once.
+func TestWork_MemoryBudgetHoldsExecutionsInTheQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newBudgetFixture(t, 10, 10, executor.Reservation{Memory: 512 << 20, Disk: 1 << 30})
+		f.execute("a", "fn")                      // 256 MiB
+		f.execute("b", "fn")                      // 256 MiB: the budget is spent
+		f.executeRequest("small", withMemory(16)) // 1 MiB: waits all the same
+		f.execute("c", "fn")                      // waits behind it
+		f.executeRequest("huge", withMemory(65536))
+		r := f.response(t)
+		if r.RequestID != "huge" || r.Code != messages.CodeNotAvailable || r.Results[self].Result.ExitCode != executor.ExitLoadFailure ||
+			!strings.Contains(r.Message, "budget is 512 MiB") {
+			t.Fatalf("an execution larger than the budget: %+v", r)
+		}
+		synctest.Wait()
+		if got := f.runner.ran(); !slices.Equal(got, []string{"a", "b"}) {
+			t.Fatalf("running %v, want a and b", got)
+		}
+		f.runner.finish("a")
+		if r := f.response(t); r.RequestID != "a" || r.Code != messages.CodeOK {
+			t.Fatalf("a: %+v", r)
+		}
+		synctest.Wait()
+		if got := f.runner.ran(); !slices.Equal(got, []string{"a", "b", "small"}) {
+			t.Fatalf("running %v: small fits beside b, c does not yet", got)
+		}
+		f.runner.finish("small")
+		f.response(t)
+		synctest.Wait()
+		if got := f.runner.ran(); !slices.Equal(got, []string{"a", "b", "c", "small"}) {
+			t.Fatalf("running %v: c fits once small is done", got)
+		}
+		close(f.runner.release)
+		f.response(t)
+		f.response(t)
+	})
+}
+
+// A worker whose budget is spent and whose queue is full neither volunteers nor accepts more.
+func TestWork_SpentBudgetAndFullQueueIsBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newBudgetFixture(t, 10, 0, executor.Reservation{Memory: 256 << 20, Disk: 1 << 30})
+		f.execute("a", "fn")
+		synctest.Wait()
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
+		f.nothingSent(t)
+		if n := testutil.ToFloat64(f.metrics.rollCallsSkipped.WithLabelValues(skipBusy)); n != 1 {
+			t.Fatalf("busy skips %v", n)
+		}
+		f.execute("b", "fn")
+		if r := f.response(t); r.RequestID != "b" || r.Code != messages.CodeNotAvailable ||
+			!strings.Contains(r.Message, "256 of 256 MiB of memory") {
+			t.Fatalf("refusal %+v", r)
+		}
+		close(f.runner.release)
+		f.response(t)
+	})
+}
+
+// A worker bounds each run by its request's deadline: its timeout, else the node's execution
+// timeout, counted from its arrival. The slot is free again at that moment, and a request
+// whose deadline passed while it waited is answered "408" without running.
+func TestWork_AnExecutionEndsAtItsRequestsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWorkFixture(t, 1, 2)
+		start := time.Now()
+		f.executeRequest("own", messages.Request{FunctionID: "fn", Method: "m.wasm", Config: messages.Config{Timeout: 3}})
+		f.execute("default", "fn")
+		f.executeRequest("late", messages.Request{FunctionID: "fn", Method: "m.wasm", Config: messages.Config{Timeout: 2}})
+		got := map[string]messages.MsgExecuteResponse{}
+		for range 2 {
+			r := f.response(t)
+			got[r.RequestID] = r
+		}
+		if d := f.runner.deadline("own"); !d.Equal(start.Add(3 * time.Second)) {
+			t.Fatalf("own ran until %v, want its timeout of 3 s", d.Sub(start))
+		}
+		if r := got["own"]; r.Code != messages.CodeTimeout || r.Results[self].Result.ExitCode != executor.ExitTimeout {
+			t.Fatalf("own: %+v", r)
+		}
+		if r := got["late"]; r.Code != messages.CodeTimeout || r.Results[self].Result.ExitCode != executor.ExitTimeout || r.Message == "" {
+			t.Fatalf("late: %+v", r)
+		}
+		synctest.Wait()
+		if d := f.runner.deadline("default"); !d.Equal(start.Add(fixtureExecutionTimeout)) {
+			t.Fatalf("default ran until %v, want the execution timeout", d.Sub(start))
+		}
+		if r := f.response(t); r.RequestID != "default" || r.Code != messages.CodeTimeout || time.Since(start) != fixtureExecutionTimeout {
+			t.Fatalf("default: %+v after %v", r, time.Since(start))
+		}
+		if slices.Contains(f.runner.runs(), "late") {
+			t.Fatal("late ran after its deadline")
+		}
+		f.execute("next", "fn")
+		f.runner.finish("next")
+		if r := f.response(t); r.RequestID != "next" || r.Code != messages.CodeOK {
+			t.Fatalf("next: %+v", r)
+		}
+	})
+}
+
+// An execution that did not run to its own exit never reads as a success: refusals carry exit
+// 101 (could not be loaded), a method outside the function is "400", and a run stopped with
+// the node carries exit 12 (interrupted) and "500".
+func TestWork_RefusalsAndStopsNeverLookLikeSuccess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWorkFixture(t, 1, 0)
+		f.executeRequest("escape", messages.Request{FunctionID: "fn", Method: "../../../../b7s"})
+		r := f.response(t)
+		if r.Code != messages.CodeInvalid || r.Results[self].Code != messages.CodeInvalid ||
+			r.Results[self].Result.ExitCode != executor.ExitLoadFailure || !strings.Contains(r.Message, "../../../../b7s") {
+			t.Fatalf("method outside the function: %+v", r)
+		}
+		f.execute("x", "missing")
+		if r := f.response(t); r.Code != messages.CodeNotFound || r.Results[self].Result.ExitCode != executor.ExitLoadFailure {
+			t.Fatalf("not installed: %+v", r)
+		}
+		f.execute("a", "fn")
+		synctest.Wait()
+		f.execute("b", "fn")
+		if r := f.response(t); r.Code != messages.CodeNotAvailable || r.Results[self].Result.ExitCode != executor.ExitLoadFailure {
+			t.Fatalf("busy: %+v", r)
+		}
+		if got := f.runner.runs(); !slices.Equal(got, []string{"a"}) {
+			t.Fatalf("ran %v", got)
+		}
+		f.sys.Root.Stop(f.work) // as when the node stops
+		r = f.response(t)
+		res := r.Results[self]
+		if r.RequestID != "a" || r.Code != messages.CodeError || res.Code != messages.CodeError ||
+			res.Result.ExitCode != executor.ExitInterrupted || r.Message == "" {
+			t.Fatalf("stopped run: %+v", r)
+		}
+	})
+}
+
+func TestTruthful_OnlyACleanRunIsASuccess(t *testing.T) {
+	ok := messages.ExecutionResult{Code: messages.CodeOK, Result: messages.RuntimeOutput{Stdout: "hi"}}
+	tests := []struct {
+		name string
+		in   messages.ExecutionResult
+		err  error
+		code messages.Code
+		exit int
+	}{
+		{"clean", ok, nil, messages.CodeOK, 0},
+		{"error with 200 and exit 0", ok, errors.New("boom"), messages.CodeError, executor.ExitUnknownFailure},
+		{"no code", messages.ExecutionResult{}, nil, messages.CodeError, executor.ExitUnknownFailure},
+		{"timeout keeps its codes", messages.ExecutionResult{Code: messages.CodeTimeout, Result: messages.RuntimeOutput{ExitCode: 15}},
+			context.DeadlineExceeded, messages.CodeTimeout, 15},
+		{"failure with exit 0", messages.ExecutionResult{Code: messages.CodeError}, errors.New("x"), messages.CodeError, executor.ExitUnknownFailure},
+	}
+	for _, tt := range tests {
+		got := truthful(tt.in, tt.err)
+		if got.Code != tt.code || got.Result.ExitCode != tt.exit {
+			t.Errorf("%s: code %s exit %d, want %s %d", tt.name, got.Code, got.Result.ExitCode, tt.code, tt.exit)
+		}
+	}
+}
+
+func TestWork_RunTimeoutIsTheRequestsOrTheDefault(t *testing.T) {
+	w := &work{cfg: workConfig{ExecutionTimeout: fixtureExecutionTimeout}}
+	for _, tt := range []struct {
+		timeout int
+		want    time.Duration
+	}{
+		{0, fixtureExecutionTimeout},
+		{-5, fixtureExecutionTimeout},
+		{3, 3 * time.Second},
+		{86400, maxRunTimeout},
+		{86401, maxRunTimeout},
+		{math.MaxInt, maxRunTimeout}, // would wrap around as a duration
+	} {
+		if got := w.runTimeout(messages.Config{Timeout: tt.timeout}); got != tt.want {
+			t.Errorf("timeout %d: %v, want %v", tt.timeout, got, tt.want)
+		}
+	}
 }

@@ -47,6 +47,9 @@ func (c Config) Executor() executor.Config {
 	e.DefaultMemoryLimitPages = c.Worker.MemoryLimitPages
 	e.MaxRunTime = c.Worker.MaxRunTime
 	e.CompilationCacheDir = c.Worker.CompilationCache
+	e.MaxFSBytes = c.Worker.MaxFSBytes
+	e.MemoryBudget = c.Worker.MemoryLimitKB * 1000
+	e.FSBudget = c.Worker.FSBudgetBytes
 	return e
 }
 

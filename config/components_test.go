@@ -74,7 +74,9 @@ func TestComponents_CarryTheSettings(t *testing.T) {
 	if a := c.API(); a.MaxRequestTimeout != 8 {
 		t.Errorf("api %+v", a)
 	}
-	if e := c.Executor(); e.MaxOutputBytes != 1000 || e.Workspace != "/w" {
+	c.Worker.MemoryLimitKB, c.Worker.MaxFSBytes, c.Worker.FSBudgetBytes = 2_000_000, 1<<20, 8<<20
+	if e := c.Executor(); e.MaxOutputBytes != 1000 || e.Workspace != "/w" ||
+		e.MemoryBudget != 2_000_000_000 || e.MaxFSBytes != 1<<20 || e.FSBudget != 8<<20 {
 		t.Errorf("executor %+v", e)
 	}
 	if s := c.Store(); s.GatewayTemplate != "http://127.0.0.1:1/{cid}" || s.Workspace != "/w" {

@@ -140,7 +140,9 @@ type Worker struct {
 	RuntimeCLI  string `yaml:"runtime-cli"`
 	// CPUPercentageLimit is a fraction in 0…1; 0 means no limit.
 	CPUPercentageLimit float64 `yaml:"cpu-percentage-limit"`
-	// MemoryLimitKB caps memory in kB; 0 means no limit.
+	// MemoryLimitKB is the guest memory (kB, 1000 bytes as in the original) a worker's running
+	// functions may reserve together, each its memory limit (the original's cgroup limit for
+	// all functions). 0: derived from the machine (executor.Config.MemoryBudget).
 	MemoryLimitKB int64 `yaml:"memory-limit"`
 	// QueueSize is how many executions may wait beyond Concurrency; more are rejected.
 	QueueSize int `yaml:"queue-size"`
@@ -150,6 +152,11 @@ type Worker struct {
 	MemoryLimitPages uint32 `yaml:"memory-limit-pages"`
 	// MaxRunTime bounds one execution's wall-clock time.
 	MaxRunTime time.Duration `yaml:"max-run-time"`
+	// MaxFSBytes is each execution's disk quota (executor.Config.MaxFSBytes).
+	MaxFSBytes int64 `yaml:"max-fs-bytes"`
+	// FSBudgetBytes is the disk a worker's running functions may reserve together; 0: derived
+	// from the workspace's free space (executor.Config.FSBudget).
+	FSBudgetBytes int64 `yaml:"fs-budget-bytes"`
 	// CompilationCache is the directory of compiled functions kept across restarts (and shared
 	// by nodes that name the same one); empty means <workspace>/.cache/wazero, "-" none.
 	CompilationCache string `yaml:"compilation-cache"`
@@ -231,6 +238,9 @@ func Default() Config {
 			MaxOutputBytes:   exec.MaxOutputBytes,
 			MemoryLimitPages: exec.DefaultMemoryLimitPages,
 			MaxRunTime:       exec.MaxRunTime,
+			MemoryLimitKB:    exec.MemoryBudget / 1000,
+			MaxFSBytes:       exec.MaxFSBytes,
+			FSBudgetBytes:    exec.FSBudget,
 		},
 		FStore: FStore{
 			Gateway:      store.GatewayTemplate,

@@ -49,7 +49,7 @@ var settings = []setting{
 
 	{"head.rest-api", "rest-api", "", "host:port of the head's REST API (empty: no REST API)", func(c *Config) any { return &c.Head.RestAPI }},
 	{"head.rollcall-timeout", "rollcall-timeout", "", "how long a head waits for roll-call responses", func(c *Config) any { return &c.Head.RollCallTimeout }},
-	{"head.execution-timeout", "execution-timeout", "", "how long a head waits for execution results", func(c *Config) any { return &c.Head.ExecutionTimeout }},
+	{"head.execution-timeout", "execution-timeout", "", "when a request sets no timeout: how long a head waits for execution results, and a worker lets an execution run", func(c *Config) any { return &c.Head.ExecutionTimeout }},
 	{"head.settle-window", "settle-window", "", "how long a head keeps collecting results after quorum", func(c *Config) any { return &c.Head.SettleWindow }},
 	{"head.result-cache-size", "result-cache-size", "", "number of finished results a head keeps", func(c *Config) any { return &c.Head.ResultCacheSize }},
 	{"head.max-request-timeout", "max-request-timeout", "", "largest config.timeout of an execution request the REST API accepts (whole seconds)", func(c *Config) any { return &c.Head.MaxRequestTimeout }},
@@ -57,11 +57,13 @@ var settings = []setting{
 	{"worker.runtime-path", "runtime-path", "", "accepted for compatibility; the runtime is embedded", func(c *Config) any { return &c.Worker.RuntimePath }},
 	{"worker.runtime-cli", "runtime-cli", "", "accepted for compatibility; the runtime is embedded", func(c *Config) any { return &c.Worker.RuntimeCLI }},
 	{"worker.cpu-percentage-limit", "cpu-percentage-limit", "", "CPU time allowed for functions, 0-1 (0: no limit)", func(c *Config) any { return &c.Worker.CPUPercentageLimit }},
-	{"worker.memory-limit", "memory-limit", "", "memory limit (kB) for functions (0: no limit)", func(c *Config) any { return &c.Worker.MemoryLimitKB }},
+	{"worker.memory-limit", "memory-limit", "", "guest memory (kB) a worker's running functions may reserve together, each its memory limit; more wait or are refused with 503 (0: half the machine's memory)", func(c *Config) any { return &c.Worker.MemoryLimitKB }},
 	{"worker.queue-size", "queue-size", "", "executions that may wait beyond concurrency", func(c *Config) any { return &c.Worker.QueueSize }},
 	{"worker.max-output-bytes", "max-output-bytes", "", "cap on each of stdout and stderr of one execution", func(c *Config) any { return &c.Worker.MaxOutputBytes }},
 	{"worker.memory-limit-pages", "memory-limit-pages", "", "default guest memory cap in 64 KiB pages", func(c *Config) any { return &c.Worker.MemoryLimitPages }},
 	{"worker.max-run-time", "max-run-time", "", "wall-clock limit of one execution", func(c *Config) any { return &c.Worker.MaxRunTime }},
+	{"worker.max-fs-bytes", "max-fs-bytes", "", "disk one execution may add to its filesystem root (bytes, plus 4 KiB per file it makes); a write past it fails as on a full disk", func(c *Config) any { return &c.Worker.MaxFSBytes }},
+	{"worker.fs-budget-bytes", "fs-budget-bytes", "", "disk a worker's running functions may reserve together, each its max-fs-bytes (0: half the free space of the workspace's filesystem)", func(c *Config) any { return &c.Worker.FSBudgetBytes }},
 	{"worker.compilation-cache", "compilation-cache", "", "directory of compiled functions kept across restarts (default <workspace>/.cache/wazero; - for none)", func(c *Config) any { return &c.Worker.CompilationCache }},
 
 	{"fstore.gateway", "gateway", "", "manifest URL template; {cid} is replaced by the function CID", func(c *Config) any { return &c.FStore.Gateway }},

@@ -87,7 +87,7 @@ func TestNewFlagSet_RegistersSpecFlags(t *testing.T) {
 		"memory-limit-pages": "", "max-run-time": "", "compilation-cache": "", "gateway": "", "sync-interval": "",
 		"quic": "", "discovery": "", "libp2p-metrics": "", "pprof": "", "memory-target": "", "recent-messages": "",
 		"attributes-file": "", "attributes-gateway": "", "attributes-timeout": "",
-		"max-request-timeout": "",
+		"max-request-timeout": "", "max-fs-bytes": "", "fs-budget-bytes": "",
 	}
 	fs, _ := NewFlagSet("test")
 	for name, short := range want {

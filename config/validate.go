@@ -40,6 +40,7 @@ const (
 	MinMemoryLimitPages = 1
 	MaxMemoryLimitPages = 65536 // 4 GiB, the wasm32 address space
 	MinMaxRunTime       = 100 * time.Millisecond
+	MaxMemoryLimitKB    = math.MaxInt64 / 1000 // in bytes, it still fits
 	MinSyncInterval     = time.Second
 	// A target below what an idle node holds would make the collector run without end.
 	MinMemoryTargetMiB   = 16
@@ -181,11 +182,20 @@ func (w Worker) validate() []error {
 		}
 	}
 	add(check.Range("worker.cpu-percentage-limit", w.CPUPercentageLimit, 0, 1))
-	add(check.Range("worker.memory-limit", w.MemoryLimitKB, 0, math.MaxInt64))
+	add(check.Range("worker.memory-limit", w.MemoryLimitKB, 0, MaxMemoryLimitKB))
 	add(check.Range("worker.queue-size", w.QueueSize, 0, MaxQueueSize))
 	add(check.Range("worker.max-output-bytes", w.MaxOutputBytes, MinMaxOutputBytes, MaxMaxOutputBytes))
 	add(check.Range("worker.memory-limit-pages", w.MemoryLimitPages, MinMemoryLimitPages, MaxMemoryLimitPages))
 	add(check.Min("worker.max-run-time", w.MaxRunTime, MinMaxRunTime))
+	add(check.Min("worker.max-fs-bytes", w.MaxFSBytes, 0))
+	add(check.Min("worker.fs-budget-bytes", w.FSBudgetBytes, 0))
+	// A budget that is set must hold one execution, or the worker could run nothing.
+	if one := int64(w.MemoryLimitPages) * 65536; w.MemoryLimitKB > 0 && w.MemoryLimitKB <= MaxMemoryLimitKB && w.MemoryLimitKB*1000 < one {
+		add(fmt.Errorf("worker.memory-limit: %d kB is below one execution's memory (worker.memory-limit-pages: %d bytes)", w.MemoryLimitKB, one))
+	}
+	if w.FSBudgetBytes > 0 && w.FSBudgetBytes < w.MaxFSBytes {
+		add(fmt.Errorf("worker.fs-budget-bytes: %d is below one execution's worker.max-fs-bytes (%d)", w.FSBudgetBytes, w.MaxFSBytes))
+	}
 	return errs
 }
 

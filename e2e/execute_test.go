@@ -119,8 +119,11 @@ func TestExecute_NoWorkersTimesOutWith408(t *testing.T) {
 }
 
 // stuckRunner takes executions and never finishes them (until the node stops), telling the
-// test when one has started.
-type stuckRunner struct{ started chan struct{} }
+// test when one has started. It reserves what the worker's executor would.
+type stuckRunner struct {
+	actors.FunctionRunner
+	started chan struct{}
+}
 
 func (s stuckRunner) Execute(ctx context.Context, _ executor.Request) (executor.Result, error) {
 	select {
@@ -137,6 +140,7 @@ func TestExecute_WorkerKilledAfterAcceptingGives206WithTheOthers(t *testing.T) {
 		Configure: func(i int, c *config.Config) { withGuest(c) },
 		WrapRunner: func(i int, r actors.FunctionRunner) actors.FunctionRunner {
 			if i == 2 {
+				stuck.FunctionRunner = r
 				return stuck
 			}
 			return r

@@ -25,6 +25,12 @@ type gatedRunner struct {
 	gate    chan struct{}
 }
 
+func (g gatedRunner) Reservation(req executor.Request) executor.Reservation {
+	return g.inner.Reservation(req)
+}
+
+func (g gatedRunner) Budget() executor.Reservation { return g.inner.Budget() }
+
 func (g gatedRunner) Execute(ctx context.Context, req executor.Request) (executor.Result, error) {
 	if !g.armed.Load() {
 		return g.inner.Execute(ctx, req)

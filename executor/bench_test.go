@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
 
 	"github.com/b7s-actor/b7s/executor/fuel"
 )
@@ -280,6 +282,74 @@ func BenchmarkFuelOverhead(b *testing.B) {
 	}
 }
 
+// BenchmarkFSQuotaWrite is the disk quota's cost on a write: 4 KiB appended to a file through
+// the quota (an lseek for the offset and the accounting) and through the plain root wazero
+// would mount without it. Every 16 MiB the file is truncated, so it stays in the page cache.
+func BenchmarkFSQuotaWrite(b *testing.B) {
+	const chunk, rewind = 4 << 10, 16 << 20
+	for _, quota := range []bool{false, true} {
+		name := "plain"
+		if quota {
+			name = "quota"
+		}
+		b.Run(name, func(b *testing.B) {
+			r := newFSRoot(b.TempDir(), 1<<40)
+			if errno := r.ensure(); errno != 0 {
+				b.Fatal(errno)
+			}
+			open := r.fs.OpenFile
+			if quota {
+				open = r.OpenFile
+			}
+			f, errno := open("data", experimentalsys.O_RDWR|experimentalsys.O_CREAT, 0o600)
+			if errno != 0 {
+				b.Fatal(errno)
+			}
+			defer f.Close()
+			buf := make([]byte, chunk)
+			b.SetBytes(chunk)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if (i+1)%(rewind/chunk) == 0 {
+					b.StopTimer()
+					if errno := f.Truncate(0); errno != 0 {
+						b.Fatal(errno)
+					}
+					if _, errno := f.Seek(0, io.SeekStart); errno != 0 {
+						b.Fatal(errno)
+					}
+					b.StartTimer()
+				}
+				if n, errno := f.Write(buf); n != chunk || errno != 0 {
+					b.Fatalf("write: %d %v", n, errno)
+				}
+			}
+		})
+	}
+}
+
+// nopFile takes every write and stores nothing; its offset is always 0.
+type nopFile struct {
+	experimentalsys.UnimplementedFile
+}
+
+func (nopFile) Write(b []byte) (int, experimentalsys.Errno)           { return len(b), 0 }
+func (nopFile) Pwrite(b []byte, _ int64) (int, experimentalsys.Errno) { return len(b), 0 }
+
+// BenchmarkFSQuotaAccounting is the quota's own work on a 4 KiB write that grows a file,
+// without the write itself or the lseek a Write adds (a Pwrite at the end of the file).
+func BenchmarkFSQuotaAccounting(b *testing.B) {
+	q := newFSQuota(1 << 62)
+	r := &quotaRecord{}
+	f := &quotaFile{File: nopFile{}, q: q, r: r}
+	buf := make([]byte, 4<<10)
+	for i := 0; i < b.N; i++ {
+		if n, errno := f.Pwrite(buf, r.size); n != len(buf) || errno != 0 {
+			b.Fatal(errno)
+		}
+	}
+}
+
 // BenchmarkFuelCompile: the time to make a function runnable, plain and
 // instrumented (read, instrument, compile, check imports), for the guest
 // (a Go program of ~2.6 MB, md5sum-sized) and hello: cold (no compilation
@@ -344,6 +414,26 @@ func BenchmarkFuelCompile(b *testing.B) {
 					e.modules.release(fn)
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkExecuteGuestWrites16MiB: the guest (a Go program) writes 16 MiB to a file in its
+// root, 64 KiB at a time, under the default 64 MiB quota: a whole execution of a file-writing
+// function, warm.
+func BenchmarkExecuteGuestWrites16MiB(b *testing.B) {
+	e := benchExecutor(b, cacheDir)
+	g := guest(b)
+	args := []string{"disk", "write", strconv.Itoa(16 << 20)}
+	if _, err := e.Execute(context.Background(), request(g, args...)); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(16 << 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := e.Execute(context.Background(), request(g, args...))
+		if err != nil || res.Stdout != "ok" {
+			b.Fatalf("%+v, %v", res, err)
 		}
 	}
 }

@@ -20,6 +20,9 @@ const DisableCompilationCache = "-"
 // maxMemoryPages is the wasm32 ceiling: 65536 pages of 64 KiB = 4 GiB.
 const maxMemoryPages = 65536
 
+// wasmPageSize is the size of a WebAssembly memory page.
+const wasmPageSize = 65536
+
 // Config configures an Executor. Start from DefaultConfig.
 type Config struct {
 	// Workspace is the node's workspace. Per-execution filesystem roots live
@@ -39,6 +42,20 @@ type Config struct {
 	// MaxRunTime is the node-side safety limit on an execution's wall time.
 	// It applies when the request sets no run_time, and caps one that does.
 	MaxRunTime time.Duration
+	// MaxFSBytes is each execution's disk quota: how far the guest may grow its filesystem
+	// root (bytes written past the files' sizes, plus 4 KiB per file or directory it makes).
+	// A write past it fails with WASI's nospc, as on a full disk. 0: the guest may add nothing.
+	MaxFSBytes int64
+	// MemoryBudget is the guest memory all running executions may reserve together, in
+	// bytes: each reserves its memory limit (limited_memory, else DefaultMemoryLimitPages)
+	// before it starts (Reservation, Budget; the worker's admission holds to it). 0: half of
+	// the memory the process may use (internal/machine: physical memory or a lower cgroup
+	// limit), at least one execution's default.
+	MemoryBudget int64
+	// FSBudget is the disk all running executions may reserve together, in bytes: each
+	// reserves MaxFSBytes. 0: half of the space free on the workspace's filesystem when the
+	// executor starts, at least one execution's quota.
+	FSBudget int64
 	// HTTP bounds the blockless_http host module.
 	HTTP HTTPConfig
 	// Logger receives the executor's log lines.
@@ -71,6 +88,9 @@ func DefaultConfig() Config {
 		MaxOutputBytes:          1 << 20,
 		DefaultMemoryLimitPages: 4096, // 256 MiB
 		MaxRunTime:              60 * time.Second,
+		// A function's root is scratch space for one run (its answer is its output, capped at
+		// MaxOutputBytes); 64 MiB is room for real work, and ten at once stay under 1 GiB.
+		MaxFSBytes: 64 << 20,
 		HTTP: HTTPConfig{
 			MaxSessions:    16,
 			MaxBodyBytes:   16 << 20,
@@ -93,11 +113,27 @@ func (c Config) Validate() error {
 		check.Min("MaxOutputBytes", c.MaxOutputBytes, 1),
 		check.Range("DefaultMemoryLimitPages", c.DefaultMemoryLimitPages, 1, maxMemoryPages),
 		check.Min("MaxRunTime", c.MaxRunTime, time.Millisecond),
+		check.Min("MaxFSBytes", c.MaxFSBytes, 0),
+		check.Min("MemoryBudget", c.MemoryBudget, 0),
+		check.Min("FSBudget", c.FSBudget, 0),
+		c.budgetCovers("MemoryBudget", c.MemoryBudget, int64(c.DefaultMemoryLimitPages)*wasmPageSize, "DefaultMemoryLimitPages"),
+		c.budgetCovers("FSBudget", c.FSBudget, c.MaxFSBytes, "MaxFSBytes"),
 		check.Min("HTTP.MaxSessions", c.HTTP.MaxSessions, 1),
 		check.Min("HTTP.MaxBodyBytes", c.HTTP.MaxBodyBytes, 1),
 		check.Min("HTTP.RequestTimeout", c.HTTP.RequestTimeout, time.Millisecond),
 	); err != nil {
 		return fmt.Errorf("executor config: %w", err)
+	}
+	return nil
+}
+
+// budgetCovers fails when a budget that is set (not 0, derived) cannot hold one execution.
+func (c Config) budgetCovers(key string, budget, one int64, oneKey string) error {
+	if budget == 0 {
+		return nil
+	}
+	if budget < one {
+		return fmt.Errorf("%s: %d is below one execution's %s (%d bytes)", key, budget, oneKey, one)
 	}
 	return nil
 }

@@ -6,13 +6,15 @@
 // function gets (argv, environment, stdin, captured stdout/stderr, a private
 // filesystem root mounted at /), the Blockless host modules (blockless_http,
 // blockless_memory and linking stubs for the others), the limits (run time,
-// memory pages, and fuel, metered by running a module rewritten by package
-// fuel) and the usage and result of every execution.
+// memory pages, the disk quota of the filesystem root, and fuel, metered by
+// running a module rewritten by package fuel), what an execution reserves
+// against a worker's budgets, and the usage and result of every execution.
 //
 // It must never: let a guest crash the node (a trap, a loop or a memory
-// blow-up is a Result), read or write outside the execution's filesystem root,
-// expose the node's own environment to a guest, buffer guest output without a
-// bound, or send an HTTP request the request's permissions do not allow.
+// blow-up is a Result), read or write outside the execution's filesystem root or
+// grow it past its quota, expose the node's own environment to a guest, buffer
+// guest output without a bound, or send an HTTP request the request's
+// permissions do not allow.
 //
 // The contract is the runtime ABI of the original Blockless runtime,
 // bls-runtime, as b7s drives it: what a function sees (argv, environment,

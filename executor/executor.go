@@ -61,6 +61,7 @@ type Executor struct {
 	metrics *metrics
 	memPool memoryPool
 	onHeap  atomic.Int64 // bytes of guest memory on the Go heap, across executions
+	budget  Reservation  // what running executions may reserve together
 
 	running sync.Map // request ID -> struct{}: executions in flight
 
@@ -109,6 +110,7 @@ func New(cfg Config) (*Executor, error) {
 		return nil, err
 	}
 	e.metrics = m
+	e.budget = e.resolveBudget()
 	e.modules = newModuleCache(cfg.MaxCompiledModules, e.compile)
 	e.client = newHTTPClient(cfg.HTTP)
 	e.modCfg = wazero.NewModuleConfig().
@@ -123,8 +125,8 @@ func New(cfg Config) (*Executor, error) {
 }
 
 func (e *Executor) instantiateHostModules(ctx context.Context) error {
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
-		return fmt.Errorf("instantiate wasi: %w", err)
+	if err := instantiateWASI(ctx, e.rt); err != nil {
+		return err
 	}
 	if err := instantiateHostModule(ctx, e.rt, "blockless_http", httpRuntimeError, blocklessHTTP()); err != nil {
 		return err
@@ -273,16 +275,12 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 	}
 	defer e.modules.release(fn)
 
-	limit := req.MemoryLimitPages
-	if limit == 0 {
-		limit = e.cfg.DefaultMemoryLimitPages
-	}
-	limit = min(limit, maxMemoryPages)
+	limit := e.memoryLimitPages(req)
 	if fn.minPages > limit {
 		return fail(ExitMemoryLimit, fmt.Errorf("%w: minimum %d pages, limit %d", ErrMemoryLimit, fn.minPages, limit))
 	}
 
-	root := newFSRoot(workDir)
+	root := newFSRoot(workDir, e.cfg.MaxFSBytes)
 	runCtx, cancel := context.WithTimeout(ctx, e.runTimeout(req))
 	defer cancel()
 	stopOnClose := context.AfterFunc(e.closing, cancel)
@@ -292,6 +290,7 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 		envJSON: envVarJSON(req.Env),
 		perms:   req.Permissions,
 		http:    newHTTPSessions(e.client, e.cfg.HTTP),
+		fs:      root.quota,
 	}
 	defer st.http.closeAll()
 	stdout := &cappedBuffer{limit: e.cfg.MaxOutputBytes}
@@ -305,6 +304,11 @@ func (e *Executor) execute(ctx context.Context, req Request) (Result, error) {
 	callCtx := withExecState(experimental.WithMemoryAllocator(runCtx, mem), st)
 
 	exit, usage, err := e.run(callCtx, fn, modCfg, req, mem)
+	if root.quota.exceeded {
+		e.metrics.fsQuotaExceeded()
+		e.log.Debug().Str("request", req.RequestID).Str("function", req.FunctionID).Int64("max_fs_bytes", e.cfg.MaxFSBytes).
+			Msg("the function reached its disk quota")
+	}
 	res := Result{
 		ExitCode:        exit,
 		Stdout:          stdout.String(),
@@ -346,8 +350,8 @@ func (e *Executor) run(ctx context.Context, fn *compiled, modCfg wazero.ModuleCo
 
 	mod, err := e.rt.InstantiateModule(ctx, fn.mod, modCfg)
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ExitTimeout, usage, timeoutError(ctx, err)
+		if ctx.Err() != nil {
+			return stoppedExit(ctx), usage, timeoutError(ctx, err)
 		}
 		return ExitLoadFailure, usage, fmt.Errorf("instantiate: %w", err)
 	}
@@ -387,13 +391,21 @@ func callOutcome(ctx context.Context, err error, meter *fuel.Meter, failExit int
 	case meter != nil && meter.Exhausted():
 		return ExitFuelExhausted, fmt.Errorf("%w: exit code %d: consumed %d of %d",
 			ErrFuelExhausted, ExitFuelExhausted, meter.Consumed(), meter.Limit())
-	case exit == ExitTimeout && ctx.Err() != nil:
+	case (exit == ExitTimeout || exit == ExitInterrupted) && ctx.Err() != nil:
 		return exit, timeoutError(ctx, err)
 	case failExit != 0:
 		return failExit, fmt.Errorf("instantiate: %w", err)
 	default:
 		return exit, fmt.Errorf("%w: exit code %d: %w", ErrExitStatus, exit, err)
 	}
+}
+
+// stoppedExit is the exit code of a guest stopped by ctx: its deadline (timeout) or a cancel.
+func stoppedExit(ctx context.Context) int {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ExitTimeout
+	}
+	return ExitInterrupted
 }
 
 // timeoutError says why the guest was stopped: its run time, or the caller.

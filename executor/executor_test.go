@@ -8,11 +8,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/b7s-actor/b7s/messages"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestExecute_HelloPrintsExactly80Bytes(t *testing.T) {
@@ -238,8 +241,20 @@ func TestExecute_CancellingTheContextStopsTheGuest(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if res.Code != messages.CodeError || res.ExitCode != ExitTimeout {
-		t.Fatalf("result = %+v", res)
+	if res.Code != messages.CodeError || res.ExitCode != ExitInterrupted {
+		t.Fatalf("result = %+v, want code 500 and exit %d (interrupted)", res, ExitInterrupted)
+	}
+}
+
+// A caller's deadline (the worker passes its request's) stops a guest that sets no run time,
+// well before MaxRunTime: a timeout, "408" with exit 15.
+func TestExecute_TheCallersDeadlineStopsAGuestWithoutRunTime(t *testing.T) {
+	e := newExecutor(t, func(c *Config) { c.MaxRunTime = time.Hour })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res, err := e.Execute(ctx, request(guest(t), "loop"))
+	if !errors.Is(err, ErrTimeout) || res.Code != messages.CodeTimeout || res.ExitCode != ExitTimeout {
+		t.Fatalf("result %+v, err %v; want 408 with exit %d", res, err, ExitTimeout)
 	}
 }
 
@@ -336,6 +351,48 @@ func TestExecute_GuestCannotLeaveItsFSRoot(t *testing.T) {
 	}
 	if _, err := os.Stat(workDir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("execution directory not removed: %v", err)
+	}
+}
+
+// Every way a guest can grow its root stops at the quota with a failed write, which a Go guest
+// sees as "no space left on device" (WASI's nospc) and exits on with its usual code; a guest
+// that deletes what it wrote gets the room back. The metric counts each that hit the quota.
+func TestExecute_DiskQuotaStopsAGuestThatFillsItsRoot(t *testing.T) {
+	const quota = 1 << 20
+	reg := prometheus.NewRegistry()
+	e := newExecutor(t, func(c *Config) { c.MaxFSBytes = quota; c.Registerer = reg })
+	g := guest(t)
+	over := strconv.Itoa(4 * quota)
+	tests := []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"disk", "write", strconv.Itoa(quota / 2)}, true},
+		{[]string{"disk", "write", over}, false},
+		{[]string{"disk", "seek", over}, false},
+		{[]string{"disk", "truncate", over}, false},
+		{[]string{"disk", "files", strconv.Itoa(quota/entryCost + 1)}, false},
+		{[]string{"disk", "churn", strconv.Itoa(quota / 2)}, true}, // 4 MiB written in all
+	}
+	refused := 0
+	for _, tt := range tests {
+		req := request(g, tt.args...)
+		res, err := e.Execute(context.Background(), req)
+		if tt.ok {
+			if err != nil || res.Stdout != "ok" {
+				t.Errorf("%v: %+v, %v; want ok", tt.args, res, err)
+			}
+			continue
+		}
+		refused++
+		if err == nil || res.ExitCode != 1 || res.Code != messages.CodeError ||
+			!strings.Contains(strings.ToLower(res.Stderr), "no space left on device") {
+			t.Errorf("%v: exit %d, code %s, stderr %q; want exit 1 on \"no space left on device\"",
+				tt.args, res.ExitCode, res.Code, res.Stderr)
+		}
+	}
+	if got := testutil.ToFloat64(e.metrics.fsQuota); got != float64(refused) {
+		t.Fatalf("b7s_executor_fs_quota_exceeded = %v, want %d", got, refused)
 	}
 }
 

@@ -25,8 +25,8 @@ var trapCodes = []struct {
 }
 
 // exitCodeOf maps the error of a guest call to an exit code: nil and
-// proc_exit(0) are 0, proc_exit(n) is n (n < 126), a closed-by-context module is 15, a
-// trap is its code from the table, anything else 255.
+// proc_exit(0) are 0, proc_exit(n) is n (n < 126), a module closed by its deadline is 15 and
+// by a cancelled context 12, a trap is its code from the table, anything else 255.
 func exitCodeOf(err error) int {
 	if err == nil {
 		return ExitOK
@@ -34,8 +34,10 @@ func exitCodeOf(err error) int {
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch c := exit.ExitCode(); c {
-		case sys.ExitCodeDeadlineExceeded, sys.ExitCodeContextCanceled:
+		case sys.ExitCodeDeadlineExceeded:
 			return ExitTimeout
+		case sys.ExitCodeContextCanceled:
+			return ExitInterrupted
 		default:
 			if c >= 126 {
 				// bls-runtime's proc_exit accepts only statuses below 126.

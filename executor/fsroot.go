@@ -41,17 +41,20 @@ func guestFS(root *fsRoot) wazero.FSConfig {
 // refused: the root starts empty (or holds only what the node put there), so
 // no link can lead out.
 //
+// What the guest adds to it is held to a quota (fsQuota), enforced as it writes.
+//
 // Only the goroutine running the guest uses it.
 type fsRoot struct {
 	dir     string
 	fs      experimentalsys.FS
+	quota   *fsQuota
 	created bool
 	err     experimentalsys.Errno
 }
 
-func newFSRoot(workDir string) *fsRoot {
+func newFSRoot(workDir string, quota int64) *fsRoot {
 	dir := filepath.Join(workDir, "fs")
-	return &fsRoot{dir: dir, fs: sysfs.DirFS(dir)}
+	return &fsRoot{dir: dir, fs: sysfs.DirFS(dir), quota: newFSQuota(quota)}
 }
 
 // ensure creates the directory once.
@@ -70,7 +73,7 @@ func (r *fsRoot) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileM
 	if errno := r.ensure(); errno != 0 {
 		return nil, errno
 	}
-	return r.fs.OpenFile(path, flag, perm)
+	return r.quota.openFile(r.fs, path, flag, perm)
 }
 
 // Lstat implements experimentalsys.FS.
@@ -89,12 +92,41 @@ func (r *fsRoot) Stat(path string) (sys.Stat_t, experimentalsys.Errno) {
 	return r.fs.Stat(path)
 }
 
-// Mkdir implements experimentalsys.FS.
+// Mkdir implements experimentalsys.FS. The new directory is charged one entry.
 func (r *fsRoot) Mkdir(path string, perm fs.FileMode) experimentalsys.Errno {
 	if errno := r.ensure(); errno != 0 {
 		return errno
 	}
-	return r.fs.Mkdir(path, perm)
+	return r.createEntry(path, func() experimentalsys.Errno { return r.fs.Mkdir(path, perm) })
+}
+
+// createEntry runs create, which makes the entry path, and charges one entry for it.
+func (r *fsRoot) createEntry(path string, create func() experimentalsys.Errno) experimentalsys.Errno {
+	if errno := r.quota.chargeEntry(); errno != 0 {
+		return errno
+	}
+	if errno := create(); errno != 0 {
+		r.quota.refundEntry()
+		return errno
+	}
+	st, errno := r.fs.Lstat(path)
+	if errno != 0 {
+		return 0 // made, but gone already: keep the charge
+	}
+	r.quota.record(st, st.Size).entries++
+	return 0
+}
+
+// removeEntry runs remove, which removes the entry path, and gives back what the entry held.
+func (r *fsRoot) removeEntry(path string, remove func() experimentalsys.Errno) experimentalsys.Errno {
+	st, statErr := r.fs.Lstat(path)
+	if errno := remove(); errno != 0 {
+		return errno
+	}
+	if statErr == 0 {
+		r.quota.removed(st)
+	}
+	return 0
 }
 
 // Chmod implements experimentalsys.FS.
@@ -105,12 +137,20 @@ func (r *fsRoot) Chmod(path string, perm fs.FileMode) experimentalsys.Errno {
 	return r.fs.Chmod(path, perm)
 }
 
-// Rename implements experimentalsys.FS.
+// Rename implements experimentalsys.FS. An entry it replaces is removed.
 func (r *fsRoot) Rename(from, to string) experimentalsys.Errno {
 	if errno := r.ensure(); errno != 0 {
 		return errno
 	}
-	return r.fs.Rename(from, to)
+	src, srcErr := r.fs.Lstat(from)
+	dst, dstErr := r.fs.Lstat(to)
+	if errno := r.fs.Rename(from, to); errno != 0 {
+		return errno
+	}
+	if srcErr == 0 && dstErr == 0 && keyOf(src) != keyOf(dst) {
+		r.quota.removed(dst)
+	}
+	return 0
 }
 
 // Rmdir implements experimentalsys.FS.
@@ -118,7 +158,7 @@ func (r *fsRoot) Rmdir(path string) experimentalsys.Errno {
 	if errno := r.ensure(); errno != 0 {
 		return errno
 	}
-	return r.fs.Rmdir(path)
+	return r.removeEntry(path, func() experimentalsys.Errno { return r.fs.Rmdir(path) })
 }
 
 // Unlink implements experimentalsys.FS.
@@ -126,15 +166,15 @@ func (r *fsRoot) Unlink(path string) experimentalsys.Errno {
 	if errno := r.ensure(); errno != 0 {
 		return errno
 	}
-	return r.fs.Unlink(path)
+	return r.removeEntry(path, func() experimentalsys.Errno { return r.fs.Unlink(path) })
 }
 
-// Link implements experimentalsys.FS.
+// Link implements experimentalsys.FS. The new name is charged one entry.
 func (r *fsRoot) Link(oldPath, newPath string) experimentalsys.Errno {
 	if errno := r.ensure(); errno != 0 {
 		return errno
 	}
-	return r.fs.Link(oldPath, newPath)
+	return r.createEntry(newPath, func() experimentalsys.Errno { return r.fs.Link(oldPath, newPath) })
 }
 
 // Symlink implements experimentalsys.FS: refused, see fsRoot.

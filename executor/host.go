@@ -17,6 +17,7 @@ type execState struct {
 	envJSON []byte // env_var_read's answer
 	perms   []string
 	http    *httpSessions
+	fs      *fsQuota // the execution's disk quota
 }
 
 type execStateKey struct{}

@@ -20,6 +20,7 @@ type metrics struct {
 	// Not in the original, which counts no fuel.
 	fuelExhausted *prometheus.CounterVec
 	fuelConsumed  *prometheus.CounterVec
+	fsQuota       prometheus.Counter
 }
 
 // newMetrics registers the metrics; a nil Registerer gives nil (no metrics).
@@ -63,10 +64,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "b7s_executor_function_fuel_consumed",
 			Help: "Fuel charged to executions that set limited_fuel, in wasmtime's unit (about one per operator).",
 		}, fn),
+		fsQuota: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "b7s_executor_fs_quota_exceeded",
+			Help: "Function executions that reached their disk quota (--max-fs-bytes): a write, create or extension was refused or cut short.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.executions, m.executionsOK, m.executionsErr, m.cpuUser, m.cpuSys, m.duration,
-		m.fuelExhausted, m.fuelConsumed,
+		m.fuelExhausted, m.fuelConsumed, m.fsQuota,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register executor metrics: %w", err)
@@ -94,6 +99,13 @@ func (m *metrics) observe(function string, res Result, exhausted bool) {
 	}
 	if exhausted {
 		m.fuelExhausted.WithLabelValues(function).Inc()
+	}
+}
+
+// fsQuotaExceeded counts an execution that reached its disk quota.
+func (m *metrics) fsQuotaExceeded() {
+	if m != nil {
+		m.fsQuota.Inc()
 	}
 }
 

@@ -48,8 +48,8 @@ type EnvVar struct {
 
 // Result is what an execution produced. Execute always fills it.
 type Result struct {
-	// Code is messages.CodeOK on exit 0, CodeTimeout when the run time
-	// ran out, CodeError otherwise.
+	// Code is messages.CodeOK on exit 0 (the guest's own), CodeTimeout when the run time
+	// or the caller's deadline ran out, CodeError otherwise.
 	Code     messages.Code
 	Stdout   string
 	Stderr   string
@@ -81,7 +81,8 @@ type Usage struct {
 const (
 	ExitOK             = 0
 	ExitFuelExhausted  = 1   // limited_fuel ran out (wasmtime's OutOfFuel trap)
-	ExitTimeout        = 15  // run_time exceeded, or the execution was cancelled
+	ExitInterrupted    = 12  // stopped from outside before its own exit: wasmtime's "interrupt"
+	ExitTimeout        = 15  // run_time, MaxRunTime or the caller's deadline ran out
 	ExitMemoryLimit    = 16  // the module's minimum memory exceeds the limit
 	ExitLoadFailure    = 101 // unreadable, invalid or unlinkable module
 	ExitUnknownFailure = 255 // any other failure of the guest call

@@ -27,7 +27,7 @@ func TestExitCodeOf_MapsTrapsExitsAndTimeouts(t *testing.T) {
 		{sys.NewExitError(7), 7},
 		{sys.NewExitError(126), 255},
 		{sys.NewExitError(sys.ExitCodeDeadlineExceeded), 15},
-		{sys.NewExitError(sys.ExitCodeContextCanceled), 15},
+		{sys.NewExitError(sys.ExitCodeContextCanceled), 12},
 		{fmt.Errorf("wrapped: %w", sys.NewExitError(4)), 4},
 		{errors.New("wasm error: unreachable\nwasm stack trace:\n\tf()"), 11},
 		{errors.New("wasm error: integer divide by zero\n"), 9},
@@ -78,11 +78,64 @@ func TestConfigValidate_NamesTheBrokenBound(t *testing.T) {
 		"HTTP.MaxSessions: 0 is below the minimum 1":          func(c *Config) { c.HTTP.MaxSessions = 0 },
 		"HTTP.MaxBodyBytes: 0 is below the minimum 1":         func(c *Config) { c.HTTP.MaxBodyBytes = 0 },
 		"HTTP.RequestTimeout: -1s is below the minimum 1ms":   func(c *Config) { c.HTTP.RequestTimeout = -time.Second },
+		"MaxFSBytes: -1 is below the minimum 0":               func(c *Config) { c.MaxFSBytes = -1 },
+		"MemoryBudget: -1 is below the minimum 0":             func(c *Config) { c.MemoryBudget = -1 },
+		"MemoryBudget: 1000 is below one execution's DefaultMemoryLimitPages (268435456 bytes)": func(c *Config) {
+			c.MemoryBudget = 1000
+		},
+		"FSBudget: 1000 is below one execution's MaxFSBytes (67108864 bytes)": func(c *Config) { c.FSBudget = 1000 },
 	} {
 		c := ok
 		edit(&c)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: Validate() = %v", want, err)
+		}
+	}
+}
+
+// A budget that is set is used as is; one left 0 is derived from the machine and holds at
+// least one execution. An execution reserves its memory limit and the disk quota.
+func TestBudget_SetOrDerivedAndWhatAnExecutionReserves(t *testing.T) {
+	e := newExecutor(t, func(c *Config) {
+		c.MaxFSBytes = 8 << 20
+		c.MemoryBudget = 1 << 30
+		c.FSBudget = 100 << 20
+	})
+	if got, want := e.Budget(), (Reservation{Memory: 1 << 30, Disk: 100 << 20}); got != want {
+		t.Fatalf("budget %+v, want %+v", got, want)
+	}
+	if got, want := e.Reservation(Request{}), (Reservation{Memory: 256 << 20, Disk: 8 << 20}); got != want {
+		t.Fatalf("default reservation %+v, want %+v", got, want)
+	}
+	if got := e.Reservation(Request{MemoryLimitPages: 16}); got.Memory != 1<<20 {
+		t.Fatalf("limited_memory 16 pages reserves %d bytes", got.Memory)
+	}
+	if got := e.Reservation(Request{MemoryLimitPages: 1 << 20}); got.Memory != 4<<30 {
+		t.Fatalf("a limit past wasm32 reserves %d bytes, want 4 GiB", got.Memory)
+	}
+	derived := newExecutor(t, nil)
+	one := derived.Reservation(Request{})
+	if b := derived.Budget(); b.Memory < one.Memory || b.Disk < one.Disk {
+		t.Fatalf("derived budget %+v holds less than one execution %+v", b, one)
+	}
+}
+
+func TestReservation_Arithmetic(t *testing.T) {
+	a, b := Reservation{Memory: 3, Disk: 5}, Reservation{Memory: 1, Disk: 2}
+	if a.Plus(b) != (Reservation{4, 7}) || a.Minus(b) != (Reservation{2, 3}) {
+		t.Fatal("plus or minus")
+	}
+	for _, tt := range []struct {
+		r, budget Reservation
+		fits      bool
+	}{
+		{Reservation{1, 1}, Reservation{1, 1}, true},
+		{Reservation{2, 1}, Reservation{1, 1}, false},
+		{Reservation{1, 2}, Reservation{1, 1}, false},
+		{Reservation{0, 0}, Reservation{0, 0}, true},
+	} {
+		if got := tt.r.Fits(tt.budget); got != tt.fits {
+			t.Errorf("%+v fits %+v = %v", tt.r, tt.budget, got)
 		}
 	}
 }

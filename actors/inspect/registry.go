@@ -159,10 +159,11 @@ func (r *Registry) receiverMiddleware(self *atomic.Pointer[entry]) actor.Receive
 			case *actor.Stopped:
 				defer r.remove(e)
 				life = "stopped"
-			default:
-				e.handled.Add(1)
 			}
 			if e.ring == nil {
+				if life == "" {
+					e.handled.Add(1)
+				}
 				// Without a ring the deferred call captures nothing that escapes: no allocation,
 				// a few nanoseconds per message.
 				defer r.recordPanic(e)
@@ -221,6 +222,10 @@ func (r *Registry) keep(e *entry, ctx actor.ReceiverContext, env *actor.MessageE
 		rec.label.Detail = "panic: " + fmt.Sprint(panicked)
 	}
 	e.ring.add(rec)
+	if life == "" {
+		// Counted only once kept, so whoever waits for the count finds the message in the ring.
+		e.handled.Add(1)
+	}
 }
 
 // remove forgets e, unless its ID already names a newer actor.

@@ -5,6 +5,8 @@
 //	echo         print its other arguments and its stdin
 //	flood N      write N bytes of 0x01 to stdout and N to stderr: the worst case for JSON
 //	spin         loop until stopped
+//	fill N       write N bytes to /out in its filesystem root; on a failed write, print the
+//	             error to stderr and exit 1
 package main
 
 import (
@@ -41,6 +43,17 @@ func main() {
 		out := bytes.Repeat([]byte{0x01}, n)
 		os.Stdout.Write(out)
 		os.Stderr.Write(out)
+	case "fill":
+		n, err := strconv.Atoi(arg(2))
+		if err != nil || n < 0 {
+			fmt.Fprintln(os.Stderr, "fill N: N must be a count of bytes")
+			os.Exit(2)
+		}
+		if err := os.WriteFile("/out", make([]byte, n), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Print("filled")
 	case "spin":
 		for i := 0; ; i++ {
 			if i < 0 {

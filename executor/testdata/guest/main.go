@@ -181,6 +181,8 @@ func main() {
 		fmt.Printf("link read fails: %v\n", err != nil)
 		err = os.WriteFile("/inside.txt", []byte("ok"), 0o600)
 		fmt.Printf("write inside: %v\n", err)
+	case "disk": // argv: how, bytes; see disk
+		disk(arg(2, ""), int64(argInt(3, 0)))
 	case "md5sum": // argv: --file NAME [--chunk N]; prints the md5 of a file in the fs root
 		md5sum(os.Args[2:])
 	case "exit":
@@ -192,6 +194,78 @@ func main() {
 		fmt.Println("unknown mode")
 		os.Exit(64)
 	}
+}
+
+// disk grows the filesystem root by n bytes one way (how) and prints "ok"; the first failure
+// is printed to stderr and ends the program with exit code 1, as a program that cannot write
+// its output usually does.
+//
+//	write     n bytes to /data, 64 KiB at a time
+//	seek      one byte at offset n-1 of /data
+//	truncate  /data to n bytes
+//	files     n empty files /f0, /f1, …
+//	churn     n bytes to /tmp, then delete it; eight times
+func disk(how string, n int64) {
+	fail := func(done int64, err error) {
+		fmt.Fprintf(os.Stderr, "%s after %d: %v\n", how, done, err)
+		os.Exit(1)
+	}
+	writeFile := func(name string, n int64) {
+		f, err := os.Create(name)
+		if err != nil {
+			fail(0, err)
+		}
+		chunk := make([]byte, 64<<10)
+		for done := int64(0); done < n; {
+			w, err := f.Write(chunk[:min(int64(len(chunk)), n-done)])
+			done += int64(w)
+			if err != nil {
+				fail(done, err)
+			}
+		}
+		if err := f.Close(); err != nil {
+			fail(n, err)
+		}
+	}
+	switch how {
+	case "write":
+		writeFile("/data", n)
+	case "seek":
+		f, err := os.Create("/data")
+		if err == nil {
+			_, err = f.WriteAt([]byte{1}, n-1)
+		}
+		if err != nil {
+			fail(0, err)
+		}
+	case "truncate":
+		f, err := os.Create("/data")
+		if err == nil {
+			err = f.Truncate(n)
+		}
+		if err != nil {
+			fail(0, err)
+		}
+	case "files":
+		for i := int64(0); i < n; i++ {
+			f, err := os.Create(fmt.Sprintf("/f%d", i))
+			if err != nil {
+				fail(i, err)
+			}
+			f.Close()
+		}
+	case "churn":
+		for range 8 {
+			writeFile("/tmp", n)
+			if err := os.Remove("/tmp"); err != nil {
+				fail(n, err)
+			}
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "unknown disk mode %q\n", how)
+		os.Exit(2)
+	}
+	fmt.Print("ok")
 }
 
 // md5sum is the Blockless md5sum example: the hex md5 of a file, no newline,
