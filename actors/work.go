@@ -12,6 +12,7 @@ import (
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -42,6 +43,8 @@ type workConfig struct {
 	Tree        *tree
 	Metrics     *nodeMetrics
 	Log         zerolog.Logger
+	Drain       *drainState       // draining: silent on roll calls, MsgExecute refused "503"
+	Tracing     *tracing.Provider // nil: off
 }
 
 // work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
@@ -54,6 +57,7 @@ type work struct {
 	queue   []*delivery           // admitted, waiting for a slot
 	// roll calls waiting for the installer, by function
 	pendingRollCalls map[string][]messages.MsgRollCall
+	drainWaiters     drainWaiters
 }
 
 func newWork(cfg workConfig) actor.Producer {
@@ -78,8 +82,14 @@ func (w *work) Receive(ctx actor.Context) {
 		w.installed(ctx.Self(), m)
 	case *actor.Terminated:
 		w.finished(ctx, m.Who)
+		w.drainWaiters.notify(ctx, w.idle())
+	case *drainWait:
+		w.drainWaiters.add(ctx, w.idle())
 	}
 }
+
+// idle: nothing running or queued, so a drain can end.
+func (w *work) idle() bool { return len(w.running) == 0 && len(w.queue) == 0 }
 
 func (w *work) busy() bool {
 	return len(w.running) >= w.cfg.Concurrency && len(w.queue) >= w.cfg.QueueSize
@@ -90,6 +100,7 @@ func (w *work) busy() bool {
 const (
 	skipConsensus = "consensus"
 	skipBusy      = "busy"
+	skipDraining  = "draining"
 )
 
 // functionLabel is the function label of cid: itself when installed, else one shared value.
@@ -114,6 +125,10 @@ func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 			w.skip(rc, string(m.Reason), m)
 			return
 		}
+	}
+	if w.cfg.Drain.active() {
+		w.skip(rc, skipDraining, attest.Mismatch{})
+		return
 	}
 	if w.busy() {
 		w.skip(rc, skipBusy, attest.Mismatch{})
@@ -155,6 +170,10 @@ func (w *work) installed(self *actor.PID, r *installResult) {
 }
 
 func (w *work) answerRollCall(self *actor.PID, rc messages.MsgRollCall, code messages.Code) {
+	if w.cfg.Drain.active() {
+		w.skip(rc, skipDraining, attest.Mismatch{}) // the install finished after the drain began
+		return
+	}
 	if code == messages.CodeAccepted {
 		w.cfg.Metrics.rollCallsApplied.WithLabelValues(rc.FunctionID).Inc()
 	}
@@ -173,6 +192,10 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 	}
 	if _, dup := w.running[m.RequestID]; dup || w.queued(m.RequestID) {
 		log.Warn().Msg("execute for a request already running dropped")
+		return
+	}
+	if w.cfg.Drain.active() {
+		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, drainingMessage)
 		return
 	}
 	if !installed {
@@ -247,6 +270,7 @@ type workerExecution struct {
 	req      messages.MsgExecute
 	cancel   context.CancelFunc
 	reported bool
+	trace    executionTrace
 }
 
 type executionDone struct {
@@ -284,6 +308,9 @@ func (e *workerExecution) run(ctx actor.Context) {
 	req := toExecutorRequest(e.req, path)
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
+	if e.cfg.Tracing.Enabled() {
+		runCtx = e.trace.start(e.cfg.Tracing, runCtx, e.req)
+	}
 	self, root, runner := ctx.Self(), ctx.ActorSystem().Root, e.cfg.Runner
 	e.cfg.Tree.note(self, inspect.Label{Type: "run", Request: e.req.RequestID, Detail: "executor: " + e.req.Method})
 	go func() {
@@ -314,6 +341,9 @@ func (e *workerExecution) send(self *actor.PID, code messages.Code, res messages
 	resp := e.req.Response(code)
 	resp.Results = results
 	resp.Message = msg
+	if e.trace.end(code, msg) {
+		resp.Carrier = e.trace.work.carrier
+	}
 	e.cfg.Tree.noteSent(self, resp, e.from, msg)
 	e.cfg.Outbox.send(e.from, resp, nil)
 }

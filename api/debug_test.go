@@ -51,7 +51,7 @@ func debugServer(t *testing.T, peers PeerTracer) (*actortest.System, *httptest.S
 	t.Helper()
 	sys := actortest.NewSystem(t, actortest.WithInspect(inspect.Config{RecentMessages: 8, RetiredActors: 8}, describeTest))
 	srv := httptest.NewServer(newHandler(Deps{Inspect: sys.Registry, Gatherer: prometheus.NewRegistry(), NodeID: "head-id",
-		Role: "head", Log: zerolog.Nop(), RecentMessages: 8, Peers: peers}, time.Second))
+		Role: "head", Log: zerolog.Nop(), RecentMessages: 8, Peers: peers}, debug, time.Second))
 	t.Cleanup(srv.Close)
 	return sys, srv
 }

@@ -128,6 +128,7 @@ func jsonBodies() map[string]any {
 		"ActorTree":               populated[ActorTree](),
 		"ActorMessages":           populated[ActorMessages](),
 		"RequestTrace":            populated[RequestTrace](),
+		"Probe":                   populated[Probe](),
 	}
 }
 

@@ -83,7 +83,7 @@ func mustPeer(t testing.TB, s string) peer.ID {
 
 // testHandler builds the handler with a Head (nil for a worker) and a short install timeout.
 func testHandler(head Head, installTimeout time.Duration) http.Handler {
-	return newHandler(Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head"}, installTimeout)
+	return newHandler(Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head"}, public, installTimeout)
 }
 
 // post sends body to path and returns the status and body, checking the content type.
@@ -385,7 +385,7 @@ func TestActors_ShowTheAttestation(t *testing.T) {
 		Attestors: []peer.ID{mustPeer(t, worker2)}, LastError: "load attestation: boom"}
 	get := func(d Deps, query string) string {
 		rec := httptest.NewRecorder()
-		newHandler(d, time.Second).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathActors+query, nil))
+		newHandler(d, debug, time.Second).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathActors+query, nil))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d", PathActors+query, rec.Code)
 		}
