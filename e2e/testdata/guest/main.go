@@ -5,6 +5,7 @@
 //	echo         print its other arguments and its stdin
 //	flood N      write N bytes of 0x01 to stdout and N to stderr: the worst case for JSON
 //	spin         loop until stopped
+//	sleep MS     sleep MS milliseconds, then print "slept"
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 )
 
 const greeting = "This is the start of my program\nThe answer is  42\nThis is the end of my program\n"
@@ -47,6 +49,14 @@ func main() {
 				fmt.Print(i) // never: keeps the loop from being optimised away
 			}
 		}
+	case "sleep":
+		ms, err := strconv.Atoi(arg(2))
+		if err != nil || ms < 0 {
+			fmt.Fprintln(os.Stderr, "sleep MS: MS must be a count of milliseconds")
+			os.Exit(2)
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		fmt.Print("slept")
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q\n", mode)
 		os.Exit(2)
