@@ -177,7 +177,9 @@ func (c *Client) Health(ctx context.Context) error {
 func (c *Client) Live(ctx context.Context) (api.Probe, int, error) { return c.probe(ctx, api.PathLive) }
 
 // Ready: see Live.
-func (c *Client) Ready(ctx context.Context) (api.Probe, int, error) { return c.probe(ctx, api.PathReady) }
+func (c *Client) Ready(ctx context.Context) (api.Probe, int, error) {
+	return c.probe(ctx, api.PathReady)
+}
 
 func (c *Client) probe(ctx context.Context, path string) (api.Probe, int, error) {
 	var p api.Probe
