@@ -25,6 +25,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 			"--stdin string", "--arg stringArray", "--env stringArray", "--timeout int", "--json",
 			"--attribute stringArray", "--attested-by stringArray", "--attested",
 		},
+		"version": {"Usage: b7s version", "--json"},
 		"bench": {
 			"Usage: b7s bench", "--api string", "--requests int", "--concurrency int", "--duration duration",
 			"--devnet string", "--expect-stdout string",

@@ -24,6 +24,7 @@ Usage:
   b7s install --api URL (--uri U | --cid C) [--topic T] [--json]
   b7s exec --api URL --function CID --method M [--nodes N] [--stdin S] [--arg V]... [--env NAME=VALUE]...
            [--timeout SECONDS] [--topic T] [--attribute NAME=VALUE]... [--attested-by PEERID]... [--attested] [--json]
+  b7s version [--json]           print the version, commit, Go version and wire protocols
   b7s bench --api URL --function CID --method M [--nodes N] (--requests N | --concurrency C --duration D) [--devnet DIR]
 `
 
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runExec(args[1:], stdout)
 	case "bench":
 		err = runBench(args[1:], stdout)
+	case "version", "--version":
+		err = runVersion(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
