@@ -26,6 +26,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 			"--attribute stringArray", "--attested-by stringArray", "--attested",
 		},
 		"version": {"Usage: b7s version", "--json"},
+		"probe":   {"Usage: b7s probe", "--api string", "--ready"},
 		"bench": {
 			"Usage: b7s bench", "--api string", "--requests int", "--concurrency int", "--duration duration",
 			"--devnet string", "--expect-stdout string",
