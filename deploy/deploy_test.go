@@ -81,7 +81,7 @@ func TestUnits_AreNotifyHardenedAndUseTheExampleConfigs(t *testing.T) {
 		for key, want := range map[string]string{
 			"Type": "notify", "NotifyAccess": "main", "Restart": "on-failure", "User": "b7s",
 			"StateDirectory": "b7s", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
-			"ExecStart": "/usr/local/bin/b7s run --config /etc/b7s/" + role + ".yaml",
+			"ExecStart":  "/usr/local/bin/b7s run --config /etc/b7s/" + role + ".yaml",
 			"KillSignal": "SIGTERM",
 		} {
 			if got := keys[key]; got != want {
