@@ -27,7 +27,7 @@ func (n *Node) Execute(ctx context.Context, req messages.ExecutionRequest) (mess
 	requests := n.child("requests")
 	// The supervisor answers by its own deadlines; the future's is only a backstop.
 	future := n.root.RequestFuture(requests,
-		&startRequest{RequestID: id, Request: req.Request(), Topic: req.Topic}, rollCall+exec+10*time.Second)
+		&startRequest{RequestID: id, Request: req.Request(), Topic: req.Topic, Carrier: n.tracing.Carrier(ctx)}, rollCall+exec+10*time.Second)
 	done := make(chan struct{})
 	go func() {
 		select {

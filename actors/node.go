@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/internal/check"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
 )
@@ -94,6 +96,8 @@ type Deps struct {
 	// Middleware wraps every actor's receive, inside the inspection middleware: the hook for the
 	// test harness's fault injection. Nil in production.
 	Middleware []actor.ReceiverMiddleware
+	// Tracing makes the spans of spec §11 and carries their context in messages; nil is off.
+	Tracing *tracing.Provider
 }
 
 // Node is a running b7s node: an actor system whose root actor supervises everything else.
@@ -113,6 +117,8 @@ type Node struct {
 	// failed is closed when the root stops without being asked to: its own supervisor gave up.
 	failed        chan struct{}
 	stopRequested atomic.Bool
+	drain         drainState
+	tracing       *tracing.Provider
 }
 
 // childSpec is one child of the node root, and the wire message types it owns.
@@ -156,7 +162,9 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		results: newResultCache(cfg.ResultCacheSize),
 		failed:  make(chan struct{}),
 		log:     log,
+		tracing: deps.Tracing,
 	}
+	n.outbox.tracing = deps.Tracing
 
 	topics := withDefaultTopic(cfg.Topics)
 	root := &nodeRoot{node: n, host: deps.Host, topics: topics, owners: n.owners(deps)}
@@ -206,7 +214,7 @@ func (n *Node) owners(deps Deps) []childSpec {
 			producer: newRequests(requestsConfig{
 				Self: deps.Host.ID(), Host: deps.Host, Outbox: n.outbox, Results: n.results,
 				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
-				Tree: n.tree, Metrics: n.metrics, Log: n.log,
+				Tree: n.tree, Metrics: n.metrics, Log: n.log, Drain: &n.drain, Tracing: deps.Tracing,
 			}),
 			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse},
 			perRequest: true,
@@ -218,6 +226,7 @@ func (n *Node) owners(deps Deps) []childSpec {
 				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize, ExecutionTimeout: cfg.ExecutionTimeout,
 				Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"), Attestation: deps.Attestation,
 				Outbox: n.outbox, Results: n.results, Tree: n.tree, Metrics: n.metrics, Log: n.log,
+				Drain: &n.drain, Tracing: deps.Tracing,
 			}),
 			owns:       []string{messages.TypeRollCall, messages.TypeExecute},
 			perRequest: true,
@@ -258,6 +267,24 @@ func (n *Node) shutdown() {
 // Failed is closed if the node's actors stopped on their own: the root failed more often than
 // its supervisor allows. A daemon should then exit rather than run without a node.
 func (n *Node) Failed() <-chan struct{} { return n.failed }
+
+// Alive reports whether the node's root actor answers within ctx: the actor system runs and
+// its root has not given up (liveness, /livez).
+func (n *Node) Alive(ctx context.Context) error {
+	select {
+	case <-n.failed:
+		return errors.New("the node's actors failed too often and stopped")
+	default:
+	}
+	wait := time.Second
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = max(time.Until(deadline), time.Millisecond)
+	}
+	if _, err := n.root.RequestFuture(n.pid, &ready{}, wait).Result(); err != nil {
+		return fmt.Errorf("the node's root actor did not answer: %w", err)
+	}
+	return nil
+}
 
 // Inspect returns the registry that knows the node's live supervision tree.
 func (n *Node) Inspect() *inspect.Registry { return n.inspect }
@@ -317,6 +344,7 @@ func (r *nodeRoot) spawnChildren(ctx actor.Context) {
 	}
 	router := r.spawn(ctx, "router", "router", newRouter(routerConfig{
 		Role: n.cfg.Role, Owners: ownerOf, Metrics: n.metrics, Log: n.log, Recording: n.inspect.Recording(),
+		Tracing: n.tracing,
 	}))
 	r.spawn(ctx, "direct", "direct-listener", newDirectListener(directListenerConfig{
 		Host: r.host, Router: router, Metrics: n.metrics, Log: n.log,

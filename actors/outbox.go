@@ -7,7 +7,9 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -23,6 +25,8 @@ type outbox struct {
 	timeout  time.Duration
 	metrics  *nodeMetrics
 	log      zerolog.Logger
+	// tracing, when on, sends each message in a span whose context the message carries.
+	tracing *tracing.Provider
 }
 
 // newOutbox returns an outbox whose sends give up after timeout.
@@ -56,8 +60,15 @@ func (o *outbox) publish(topic string, msg messages.Message, done func(error)) {
 // deliver encodes msg and runs transmit with it off the caller's goroutine, bounded by the
 // outbox's timeout and counted for drain. The message goes to peer to or on topic.
 func (o *outbox) deliver(msg messages.Message, to peer.ID, topic string, done func(error), transmit func(context.Context, []byte) error) {
+	var span trace.Span
+	if o.tracing.Enabled() {
+		msg, span = traceOutbound(o.tracing, msg, to, topic)
+	}
 	data, err := messages.Encode(msg)
 	if err != nil {
+		if span != nil {
+			endSpan(span, err)
+		}
 		o.finish(done, err, msg, to, topic)
 		return
 	}
@@ -66,7 +77,11 @@ func (o *outbox) deliver(msg messages.Message, to peer.ID, topic string, done fu
 		defer o.inFlight.done()
 		ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 		defer cancel()
-		o.finish(done, transmit(ctx, data), msg, to, topic)
+		err := transmit(ctx, data)
+		if span != nil {
+			endSpan(span, err)
+		}
+		o.finish(done, err, msg, to, topic)
 	})
 }
 

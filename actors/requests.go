@@ -9,9 +9,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/actors/request"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
 )
@@ -28,6 +30,8 @@ type requestsConfig struct {
 	Tree             *tree
 	Metrics          *nodeMetrics
 	Log              zerolog.Logger
+	Drain            *drainState       // draining: peers' MsgExecute is refused with "503"
+	Tracing          *tracing.Provider // nil: off
 }
 
 // startRequest asks the requests actor to run a request. The outcome (*requestDone) is sent
@@ -41,6 +45,9 @@ type startRequest struct {
 	Client          peer.ID
 	ClientRequestID string
 	ReplyTo         *actor.PID
+	// Carrier is the trace context the request continues (a REST client's, a peer's
+	// MsgExecute); nil starts a new trace when tracing is on.
+	Carrier map[string]string
 }
 
 // requestDone is the outcome of a request.
@@ -60,6 +67,7 @@ type requests struct {
 	cfg      requestsConfig
 	children map[string]*actor.PID // request ID -> supervisor
 	byPID    map[string]string
+	waiters  drainWaiters
 }
 
 func newRequests(cfg requestsConfig) actor.Producer {
@@ -88,6 +96,9 @@ func (r *requests) Receive(ctx actor.Context) {
 			delete(r.byPID, m.Who.Id)
 			delete(r.children, id)
 		}
+		r.waiters.notify(ctx, len(r.children) == 0)
+	case *drainWait:
+		r.waiters.add(ctx, len(r.children) == 0)
 	}
 }
 
@@ -96,7 +107,11 @@ func (r *requests) deliver(ctx actor.Context, d *delivery) {
 	switch m := d.Message.(type) {
 	case messages.MsgExecute:
 		// A client asks over libp2p; the head answers it with the client's own request_id.
-		r.start(ctx, &startRequest{Request: m.Request, Topic: m.Topic, Client: d.From, ClientRequestID: m.RequestID})
+		if r.cfg.Drain.active() {
+			r.cfg.Outbox.send(d.From, refuseDraining(m), nil)
+			return
+		}
+		r.start(ctx, &startRequest{Request: m.Request, Topic: m.Topic, Client: d.From, ClientRequestID: m.RequestID, Carrier: m.Carrier})
 		return
 	case messages.MsgRollCallResponse:
 		id = m.RequestID
@@ -140,6 +155,7 @@ type headRequest struct {
 	log      zerolog.Logger
 	started  time.Time
 	finished bool
+	trace    requestSpan // HeadExecute; its carrier goes out with the roll call and MsgExecute
 }
 
 type (
@@ -179,6 +195,10 @@ func (s *headRequest) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.started = now
 		s.timers = scheduler.NewTimerScheduler(ctx)
+		if s.cfg.Tracing.Enabled() {
+			s.trace.start(s.cfg.Tracing, tracing.SpanHeadExecute, trace.SpanKindClient, s.req.Carrier,
+				requestAttributes(s.req.RequestID, s.req.Request))
+		}
 		if c, _ := s.req.Request.Config.Consensus(); c != messages.ConsensusNone {
 			// Until this head can form clusters, a consensus request could only come back as
 			// every worker's "500"; say so instead.
@@ -266,6 +286,7 @@ func (s *headRequest) publishRollCall(self *actor.PID) {
 		Consensus:  messages.ConsensusNone,
 		Attributes: s.req.Request.Config.Attributes,
 	}
+	rc.Carrier = s.trace.carrier
 	s.cfg.Metrics.rollCallsPublished.WithLabelValues(s.cfg.Metrics.functions.value(rc.FunctionID)).Inc()
 	s.cfg.Tree.noteSent(self, rc, "", "topic "+topic)
 	s.cfg.Outbox.publish(topic, rc, nil)
@@ -273,6 +294,7 @@ func (s *headRequest) publishRollCall(self *actor.PID) {
 
 func (s *headRequest) sendExecute(ctx actor.Context, to []peer.ID, now time.Time) {
 	msg := messages.MsgExecute{Request: s.req.Request, RequestID: s.req.RequestID, Timestamp: now.UTC()}
+	msg.Carrier = s.trace.carrier
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	for _, p := range to {
 		s.cfg.Tree.noteSent(self, msg, p, "")
@@ -297,9 +319,11 @@ func (s *headRequest) finish(ctx actor.Context, resp messages.MsgExecuteResponse
 		ev = s.log.Info().Str("message", resp.Message)
 	}
 	ev.Str("code", string(resp.Code)).Int("results", len(resp.Results)).Dur("took", time.Since(s.started)).Msg("request finished")
+	s.trace.end(resp.Code, resp.Message)
 	if s.req.Client != "" {
 		out := resp
 		out.RequestID = s.req.ClientRequestID
+		out.Carrier = s.trace.carrier
 		s.cfg.Tree.noteSent(ctx.Self(), out, s.req.Client, "answer to the client")
 		s.cfg.Outbox.send(s.req.Client, out, nil)
 	} else if s.req.ReplyTo != nil {

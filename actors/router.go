@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -21,6 +22,8 @@ type routerConfig struct {
 	// Recording: the node keeps recent messages, so the router notes what each inbound
 	// message was (see describe).
 	Recording bool
+	// Tracing, when on, opens each admitted message's MessageProcess span (see tracing.go).
+	Tracing *tracing.Provider
 }
 
 // router decodes inbound wire messages, enforces spec §2.1's pipeline and role rules, and
@@ -85,6 +88,9 @@ func (r *router) route(ctx actor.Context, in *inbound) {
 		return
 	}
 	r.cfg.Metrics.messagesProcessedOK.WithLabelValues(typ).Inc()
+	if r.cfg.Tracing.Enabled() {
+		msg = traceInbound(r.cfg.Tracing, in, typ, msg)
+	}
 	ctx.Send(owner, &delivery{Pipeline: in.Pipeline, From: in.From, Author: in.Author, Message: msg})
 }
 

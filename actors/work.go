@@ -12,6 +12,7 @@ import (
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -50,6 +51,8 @@ type workConfig struct {
 	// ExecutionTimeout bounds an execution whose request sets no timeout, as the head's
 	// gathering is bounded (one setting: actors.Config.ExecutionTimeout).
 	ExecutionTimeout time.Duration
+	Drain            *drainState       // draining: silent on roll calls, MsgExecute refused "503"
+	Tracing          *tracing.Provider // nil: off
 }
 
 // work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
@@ -64,6 +67,7 @@ type work struct {
 	queue   []*job                // admitted, waiting for a slot or for budget, oldest first
 	// roll calls waiting for the installer, by function
 	pendingRollCalls map[string][]messages.MsgRollCall
+	drainWaiters     drainWaiters
 }
 
 // job is an admitted MsgExecute.
@@ -106,8 +110,14 @@ func (w *work) Receive(ctx actor.Context) {
 		w.installed(ctx.Self(), m)
 	case *actor.Terminated:
 		w.finished(ctx, m.Who)
+		w.drainWaiters.notify(ctx, w.idle())
+	case *drainWait:
+		w.drainWaiters.add(ctx, w.idle())
 	}
 }
+
+// idle: nothing running or queued, so a drain can end.
+func (w *work) idle() bool { return len(w.running) == 0 && len(w.queue) == 0 }
 
 // busy: an execution with the defaults could neither start nor wait.
 func (w *work) busy() bool {
@@ -125,6 +135,7 @@ func (w *work) canStart(need executor.Reservation) bool {
 const (
 	skipConsensus = "consensus"
 	skipBusy      = "busy"
+	skipDraining  = "draining"
 )
 
 // functionLabel is the function label of cid: itself when installed, else one shared value.
@@ -149,6 +160,10 @@ func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 			w.skip(rc, string(m.Reason), m)
 			return
 		}
+	}
+	if w.cfg.Drain.active() {
+		w.skip(rc, skipDraining, attest.Mismatch{})
+		return
 	}
 	if w.busy() {
 		w.skip(rc, skipBusy, attest.Mismatch{})
@@ -190,6 +205,10 @@ func (w *work) installed(self *actor.PID, r *installResult) {
 }
 
 func (w *work) answerRollCall(self *actor.PID, rc messages.MsgRollCall, code messages.Code) {
+	if w.cfg.Drain.active() {
+		w.skip(rc, skipDraining, attest.Mismatch{}) // the install finished after the drain began
+		return
+	}
 	if code == messages.CodeAccepted {
 		w.cfg.Metrics.rollCallsApplied.WithLabelValues(rc.FunctionID).Inc()
 	}
@@ -208,6 +227,10 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 	}
 	if _, dup := w.running[m.RequestID]; dup || w.queued(m.RequestID) {
 		log.Warn().Msg("execute for a request already running dropped")
+		return
+	}
+	if w.cfg.Drain.active() {
+		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure, drainingMessage)
 		return
 	}
 	if !installed {
@@ -329,6 +352,7 @@ type workerExecution struct {
 	job      *job
 	cancel   context.CancelFunc
 	reported bool
+	trace    executionTrace
 }
 
 type executionDone struct {
@@ -368,6 +392,9 @@ func (e *workerExecution) run(ctx actor.Context) {
 	req := toExecutorRequest(e.job.req, e.job.path)
 	runCtx, cancel := context.WithDeadline(context.Background(), e.job.deadline)
 	e.cancel = cancel
+	if e.cfg.Tracing.Enabled() {
+		runCtx = e.trace.start(e.cfg.Tracing, runCtx, e.job.req)
+	}
 	self, root, runner := ctx.Self(), ctx.ActorSystem().Root, e.cfg.Runner
 	e.cfg.Tree.note(self, inspect.Label{Type: "run", Request: e.job.req.RequestID, Detail: "executor: " + e.job.req.Method})
 	go func() {
@@ -408,6 +435,9 @@ func (e *workerExecution) send(self *actor.PID, code messages.Code, res messages
 	resp := e.job.req.Response(code)
 	resp.Results = results
 	resp.Message = msg
+	if e.trace.end(code, msg) {
+		resp.Carrier = e.trace.work.carrier
+	}
 	e.cfg.Tree.noteSent(self, resp, e.job.from, msg)
 	e.cfg.Outbox.send(e.job.from, resp, nil)
 }

@@ -52,8 +52,8 @@ func debugServer(t *testing.T, peers PeerTracer) (*actortest.System, *httptest.S
 	sys := actortest.NewSystem(t, actortest.WithInspect(inspect.Config{RecentMessages: 8, RetiredActors: 8}, describeTest))
 	cfg := DefaultConfig()
 	cfg.InstallTimeout = time.Second
-	srv := httptest.NewServer(NewHandler(cfg, Deps{Inspect: sys.Registry, Gatherer: prometheus.NewRegistry(), NodeID: "head-id",
-		Role: "head", Log: zerolog.Nop(), RecentMessages: 8, Peers: peers}))
+	srv := httptest.NewServer(newHandler(cfg, Deps{Inspect: sys.Registry, Gatherer: prometheus.NewRegistry(), NodeID: "head-id",
+		Role: "head", Log: zerolog.Nop(), RecentMessages: 8, Peers: peers}, debug))
 	t.Cleanup(srv.Close)
 	return sys, srv
 }

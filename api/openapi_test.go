@@ -170,6 +170,7 @@ func jsonBodies() map[string]any {
 		"ActorTree":               populated[ActorTree](),
 		"ActorMessages":           populated[ActorMessages](),
 		"RequestTrace":            populated[RequestTrace](),
+		"Probe":                   populated[Probe](),
 	}
 }
 

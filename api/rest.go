@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -27,7 +28,15 @@ const (
 
 // Paths every node with an HTTP address serves, workers included.
 const (
-	PathHealth  = "/api/v1/health"
+	PathHealth = "/api/v1/health"
+	// PathLive answers 200 while the process and its actors run; PathReady 200 while the node
+	// takes work (see health.go).
+	PathLive  = "/livez"
+	PathReady = "/readyz"
+)
+
+// Paths of the debug address (and /metrics, also on the public one with --enable-metrics).
+const (
 	PathMetrics = "/metrics"
 	PathActors  = "/debug/actors"
 	// PathActorsUI is the live page of the tree; PathActorMessages an actor's recent messages;
@@ -37,17 +46,38 @@ const (
 	PathTrace         = "/debug/actors/trace"
 )
 
-// workerMessage answers the function paths on a worker, which has no Head to run them.
-const workerMessage = "this node is a worker; send requests to a head"
+const (
+	// workerMessage answers the function paths on a worker, which has no Head to run them.
+	workerMessage = "this node is a worker; send requests to a head"
+	// drainingMessage and retryAfterSeconds answer new work on a node that is shutting down: a
+	// restarted node is back within seconds, and another head takes the request at once.
+	drainingMessage   = "this node is shutting down; retry, or send the request to another head"
+	retryAfterSeconds = "5"
+)
 
 // errBodyTooLarge is a body over MaxBodyBytes, answered 413.
 var errBodyTooLarge = fmt.Errorf("request body is over the limit of %d bytes", MaxBodyBytes)
 
 // functionsAPI serves the function paths by calling the Head. It holds no state of its own.
 type functionsAPI struct {
-	head Head // nil on workers
-	cfg  Config
-	log  zerolog.Logger
+	head     Head // nil on workers
+	cfg      Config
+	log      zerolog.Logger
+	draining func() bool       // nil: never
+	tracing  *tracing.Provider // nil: off
+}
+
+// refuseDraining answers new work with 503 and a Retry-After while the node shuts down. A
+// request already in its handler is not affected: it gets its real answer.
+func (f functionsAPI) refuseDraining(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if f.draining != nil && f.draining() {
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			writeError(w, http.StatusServiceUnavailable, drainingMessage)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // headOnly answers 404 on workers so that a client pointed at the wrong node learns why.
@@ -71,10 +101,11 @@ func (f functionsAPI) handleExecute(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, oneLine(err))
 		return
 	}
-	// r.Context() ends when the client goes away; the Head cancels the request then.
-	resp, err := f.head.Execute(r.Context(), req)
+	// r.Context() ends when the client goes away; the Head cancels the request then. A client
+	// that sends W3C trace headers gets the request's spans in its own trace.
+	resp, err := f.head.Execute(f.tracing.FromHTTP(r.Context(), r.Header), req)
 	if err != nil {
-		f.log.Error().Err(err).Str("function_id", req.FunctionID).Msg("execute failed")
+		f.log.Error().Err(err).Str("function", req.FunctionID).Msg("execute failed")
 		writeError(w, http.StatusInternalServerError, oneLine(err))
 		return
 	}
@@ -109,7 +140,7 @@ func (f functionsAPI) handleInstall(w http.ResponseWriter, r *http.Request) {
 		// The client went away; spec §9 answers {"code":"500"}, which nobody reads.
 		writeJSON(w, http.StatusOK, messages.InstallFunctionResponse{Code: messages.CodeError})
 	default:
-		f.log.Error().Err(err).Str("cid", req.CID).Msg("install failed")
+		f.log.Error().Err(err).Str("function", req.CID).Msg("install failed")
 		writeError(w, http.StatusInternalServerError, oneLine(err))
 	}
 }

@@ -88,7 +88,7 @@ func mustPeer(t testing.TB, s string) peer.ID {
 func testHandler(head Head, installTimeout time.Duration) http.Handler {
 	cfg := DefaultConfig()
 	cfg.InstallTimeout = installTimeout
-	return NewHandler(cfg, Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head"})
+	return newHandler(cfg, Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head"}, public)
 }
 
 // post sends body to path and returns the status and body, checking the content type.
@@ -566,7 +566,7 @@ func TestActors_ShowTheAttestation(t *testing.T) {
 		Attestors: []peer.ID{mustPeer(t, worker2)}, LastError: "load attestation: boom"}
 	get := func(d Deps, query string) string {
 		rec := httptest.NewRecorder()
-		NewHandler(DefaultConfig(), d).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathActors+query, nil))
+		newHandler(DefaultConfig(), d, debug).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathActors+query, nil))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d", PathActors+query, rec.Code)
 		}

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -32,39 +35,88 @@ type Deps struct {
 	RecentMessages int
 	// Peers asks other nodes for their part of a request's path; nil asks no one.
 	Peers PeerTracer
+	// PublicMetrics serves /metrics on the public address too, where the original serves it
+	// (--enable-metrics); the debug address always serves it.
+	PublicMetrics bool
+	// Live and Ready are the checks of /livez and /readyz; nil passes.
+	Live, Ready func(context.Context) []Check
+	// Draining reports that the node is shutting down: new execute and install requests are
+	// answered 503 with a Retry-After. Nil never drains.
+	Draining func() bool
+	// Tracing continues a REST client's W3C trace context (traceparent headers); nil is off.
+	Tracing *tracing.Provider
 }
 
-// NewHandler returns the node's HTTP handler, with cfg's limits.
+// NewHandler returns the handler of the node's public HTTP address, with cfg's limits: the b7s
+// REST API (spec §9), health, liveness and readiness, and /metrics when PublicMetrics is set.
+// Nothing on it names a request the caller did not make.
 func NewHandler(cfg Config, d Deps) http.Handler {
+	return newHandler(cfg, d, public)
+}
+
+// NewDebugHandler returns the handler of the node's debug address, for the operator: the actor
+// tree and its pages, request paths, /metrics, health, and Go's profiler at /debug/pprof/.
+// Its pages list live request IDs, whose results the public API returns to whoever asks, so
+// it must not be reachable by the public.
+func NewDebugHandler(cfg Config, d Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", newHandler(cfg, d, debug))
+	return mux
+}
+
+// newHandler serves the routes of one surface.
+func newHandler(cfg Config, d Deps, on surface) http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes(cfg, d) {
-		mux.Handle(rt.method+" "+rt.path, rt.handler)
+		if rt.on&on != 0 {
+			mux.Handle(rt.method+" "+rt.path, rt.handler)
+		}
 	}
 	return mux
 }
 
-// route is one method and path the node serves.
+// surface is an address a route is served on.
+type surface uint8
+
+const (
+	public surface = 1 << iota // --rest-api (or a worker's --prometheus-address)
+	debug                      // --debug-address
+)
+
+// route is one method and path the node serves, and where.
 type route struct {
 	method  string
 	path    string
 	handler http.Handler
+	on      surface
 }
 
-// routes is the one table of what the node serves. The mux is built from it and the OpenAPI test
-// checks it against openapi.yaml, so nothing is served undocumented or documented but not served.
-// The function paths are mounted on workers too, where they answer 404 with a reason.
+// routes is the one table of what the node serves. The muxes are built from it and the OpenAPI
+// test checks it against openapi.yaml, so nothing is served undocumented or documented but not
+// served. The function paths are mounted on workers too, where they answer 404 with a reason.
 func routes(cfg Config, d Deps) []route {
-	fn := functionsAPI{head: d.Head, cfg: cfg, log: d.Log}
+	fn := functionsAPI{head: d.Head, cfg: cfg, log: d.Log, draining: d.Draining, tracing: d.Tracing}
+	metricsOn := debug
+	if d.PublicMetrics {
+		metricsOn |= public
+	}
 	return []route{
-		{http.MethodGet, PathHealth, http.HandlerFunc(handleHealth)},
-		{http.MethodPost, PathExecute, fn.headOnly(fn.handleExecute)},
-		{http.MethodPost, PathInstall, fn.headOnly(fn.handleInstall)},
-		{http.MethodPost, PathResult, fn.headOnly(fn.handleResult)},
-		{http.MethodGet, PathMetrics, promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil})},
-		{http.MethodGet, PathActors, http.HandlerFunc(d.handleActors)},
-		{http.MethodGet, PathActorsUI, newActorsPage()},
-		{http.MethodGet, PathActorMessages, http.HandlerFunc(d.handleActorMessages)},
-		{http.MethodGet, PathTrace, http.HandlerFunc(d.handleTrace)},
+		{http.MethodGet, PathHealth, http.HandlerFunc(handleHealth), public | debug},
+		{http.MethodGet, PathLive, probe(d.Live), public | debug},
+		{http.MethodGet, PathReady, probe(d.Ready), public | debug},
+		{http.MethodPost, PathExecute, fn.headOnly(fn.refuseDraining(fn.handleExecute)), public},
+		{http.MethodPost, PathInstall, fn.headOnly(fn.refuseDraining(fn.handleInstall)), public},
+		{http.MethodPost, PathResult, fn.headOnly(fn.handleResult), public},
+		{http.MethodGet, PathMetrics, promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{ErrorLog: nil}), metricsOn},
+		{http.MethodGet, PathActors, http.HandlerFunc(d.handleActors), debug},
+		{http.MethodGet, PathActorsUI, newActorsPage(), debug},
+		{http.MethodGet, PathActorMessages, http.HandlerFunc(d.handleActorMessages), debug},
+		{http.MethodGet, PathTrace, http.HandlerFunc(d.handleTrace), debug},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
 )
@@ -85,6 +86,17 @@ func (c Config) Host() p2p.Config {
 	h.LibP2PMetrics = c.Telemetry.Metrics.LibP2P
 	h.MaxDirectMessageBytes = messages.DirectMessageLimit(c.Worker.MaxOutputBytes)
 	return h
+}
+
+// Tracing is the node's OpenTelemetry tracing (spec §11).
+func (c Config) Tracing() tracing.Config {
+	t := tracing.DefaultConfig()
+	tc := c.Telemetry.Tracing
+	t.Enable = tc.Enable
+	t.BatchTimeout = tc.ExporterBatchTimeout
+	t.GRPCEndpoint = tc.GRPC.Endpoint
+	t.HTTPEndpoint = tc.HTTP.Endpoint
+	return t
 }
 
 // Attestation is where a worker's attestation comes from; the caller sets Self and Logger.

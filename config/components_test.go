@@ -11,6 +11,7 @@ import (
 	"github.com/b7s-actor/b7s/attest"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
 	"github.com/b7s-actor/b7s/p2p"
 )
@@ -35,6 +36,9 @@ func TestDefault_ComesFromComponents(t *testing.T) {
 	}
 	if got, want := c.API(), api.DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("api config from defaults:\n got %+v\nwant %+v", got, want)
+	}
+	if got, want := c.Tracing(), tracing.DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("tracing config from defaults:\n got %+v\nwant %+v", got, want)
 	}
 	host := c.Host()
 	if host.MaxDirectMessageBytes != messages.DirectMessageLimit(c.Worker.MaxOutputBytes) {
@@ -92,5 +96,9 @@ func TestComponents_CarryTheSettings(t *testing.T) {
 	}
 	if h := c.Host(); h.Port != 4242 || !h.DisableQUIC || h.MaxDirectMessageBytes != messages.DirectMessageLimit(1000) {
 		t.Errorf("host %+v", h)
+	}
+	c.Telemetry.Tracing = Tracing{Enable: true, ExporterBatchTimeout: 0, GRPC: TracingEndpoint{"g:4317"}, HTTP: TracingEndpoint{"h:4318"}}
+	if tr := c.Tracing(); !tr.Enable || tr.BatchTimeout != 0 || tr.GRPCEndpoint != "g:4317" || tr.HTTPEndpoint != "h:4318" {
+		t.Errorf("tracing %+v", tr)
 	}
 }

@@ -11,14 +11,22 @@ import (
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/internal/memlimit"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
-// Log formats accepted by `log.format`.
+// Log formats accepted by `log.format`. Auto is JSON lines when stderr is not a terminal (a
+// service manager, a container, a pipe) and the console format when it is.
 const (
+	LogFormatAuto    = "auto"
 	LogFormatConsole = "console"
 	LogFormatJSON    = "json"
 )
+
+// DefaultDrainTimeout covers a request started just before the signal under the default
+// deadlines (a 5 s roll call and 20 s of execution) and stays below the 30 s that Kubernetes
+// and most service managers allow a stopping process before they kill it.
+const DefaultDrainTimeout = 25 * time.Second
 
 // Config is the node's whole configuration. The tree mirrors the YAML file of
 // spec §10; every yaml tag is the YAML key. Durations are Go duration strings
@@ -50,9 +58,13 @@ type Config struct {
 	DB string `yaml:"db"`
 	// HealthInterval is the period of the health ping on the default topic.
 	HealthInterval time.Duration `yaml:"health-interval"`
-	// Pprof serves Go's profiler at /debug/pprof/ on the node's HTTP address. Off by default:
-	// a profile costs CPU and shows internals, so only an operator who asks gets it.
-	Pprof bool `yaml:"pprof"`
+	// DebugAddress is the host:port of the operator's HTTP server: /debug/actors (which names
+	// live requests), Go's profiler at /debug/pprof/ and /metrics. Empty serves none of it.
+	// Keep it on a loopback or private address: it is not for the public.
+	DebugAddress string `yaml:"debug-address"`
+	// DrainTimeout bounds a graceful stop: on SIGTERM or SIGINT the node stops taking work and
+	// waits this long for what it holds to finish before it stops anyway. 0 stops at once.
+	DrainTimeout time.Duration `yaml:"drain-timeout"`
 	// MemoryTarget (MiB) is the Go memory the node aims to hold, beyond what running functions
 	// hold on the heap: the process's soft memory limit is set to their sum (package memlimit).
 	// 0 leaves the Go runtime's defaults; a GOMEMLIMIT in the environment wins.
@@ -74,7 +86,7 @@ type Log struct {
 	// Level is a zerolog level name: trace, debug, info, warn, error, fatal,
 	// panic or disabled.
 	Level string `yaml:"level"`
-	// Format is LogFormatConsole or LogFormatJSON.
+	// Format is LogFormatAuto, LogFormatConsole or LogFormatJSON.
 	Format string `yaml:"format"`
 }
 
@@ -170,7 +182,7 @@ type FStore struct {
 	SyncInterval time.Duration `yaml:"sync-interval"`
 }
 
-// Telemetry configures tracing (accepted, not used yet) and metrics.
+// Telemetry configures tracing and metrics.
 type Telemetry struct {
 	Tracing Tracing `yaml:"tracing"`
 	Metrics Metrics `yaml:"metrics"`
@@ -178,8 +190,10 @@ type Telemetry struct {
 
 // Tracing configures the OpenTelemetry exporters.
 type Tracing struct {
+	// Enable turns tracing on; without an endpoint spans are made and dropped.
 	Enable bool `yaml:"enable"`
-	// ExporterBatchTimeout 0 means synchronous export (spec Q26).
+	// ExporterBatchTimeout is the longest a span waits before it is exported; 0 exports each
+	// span as it ends, synchronously (spec Q26: the original's default).
 	ExporterBatchTimeout time.Duration   `yaml:"exporter-batch-timeout"`
 	GRPC                 TracingEndpoint `yaml:"grpc"`
 	HTTP                 TracingEndpoint `yaml:"http"`
@@ -204,22 +218,23 @@ type Metrics struct {
 
 // Default returns the configuration used when no source sets a value. Every default of a
 // component's setting comes from that component's DefaultConfig (TestDefault_ComesFromComponents
-// keeps it so); only the log settings are config's own. Workspace and DB are left empty for
+// keeps it so); only the log, drain and debug-address settings are config's own. Workspace and DB are left empty for
 // ResolvePaths.
 func Default() Config {
 	node, exec, store, host := actors.DefaultConfig(), executor.DefaultConfig(), fstore.DefaultConfig(), p2p.DefaultConfig()
-	att, rest := attest.DefaultConfig(), api.DefaultConfig()
+	att, rest, trace := attest.DefaultConfig(), api.DefaultConfig(), tracing.DefaultConfig()
 	return Config{
 		Role:              string(node.Role),
 		Concurrency:       uint(node.Concurrency),
 		HealthInterval:    node.HealthInterval,
 		MemoryTarget:      memlimit.DefaultTargetMiB,
 		RecentMessages:    node.Inspect.RecentMessages,
+		DrainTimeout:      DefaultDrainTimeout,
 		AttributesGateway: att.GatewayTemplate,
 		AttributesTimeout: att.Timeout,
 		Log: Log{
 			Level:  "info",
-			Format: LogFormatConsole,
+			Format: LogFormatAuto,
 		},
 		Connectivity: Connectivity{
 			Address:   host.Address,
@@ -246,6 +261,7 @@ func Default() Config {
 			Gateway:      store.GatewayTemplate,
 			SyncInterval: node.Installer.SyncInterval,
 		},
+		Telemetry: Telemetry{Tracing: Tracing{Enable: trace.Enable, ExporterBatchTimeout: trace.BatchTimeout}},
 	}
 }
 

@@ -25,12 +25,13 @@ var settings = []setting{
 	{"topics", "topics", "", "topics to join in addition to the default topic", func(c *Config) any { return &c.Topics }},
 	{"db", "db", "", "path of the node database (default <nodeDir>/db)", func(c *Config) any { return &c.DB }},
 	{"health-interval", "health-interval", "", "period of the health ping", func(c *Config) any { return &c.HealthInterval }},
-	{"pprof", "pprof", "", "serve Go's profiler at /debug/pprof/ on the node's HTTP address", func(c *Config) any { return &c.Pprof }},
+	{"debug-address", "debug-address", "", "host:port serving /debug/actors, /debug/pprof and /metrics, for the operator only (keep it on loopback; empty: none)", func(c *Config) any { return &c.DebugAddress }},
+	{"drain-timeout", "drain-timeout", "", "on SIGTERM or SIGINT, how long in-flight work may take to finish before the node stops anyway (0: stop at once)", func(c *Config) any { return &c.DrainTimeout }},
 	{"memory-target", "memory-target", "", "MiB of Go memory the node aims to hold under load, beyond what running functions hold; the process's soft memory limit is their sum (0: the Go runtime's defaults; GOMEMLIMIT in the environment wins)", func(c *Config) any { return &c.MemoryTarget }},
 	{"recent-messages", "recent-messages", "", "messages kept per actor for /debug/actors/ui and b7s trace (0: none)", func(c *Config) any { return &c.RecentMessages }},
 
 	{"log.level", "log-level", "l", "log level: " + logLevelNames, func(c *Config) any { return &c.Log.Level }},
-	{"log.format", "log-format", "", "log format: console or json", func(c *Config) any { return &c.Log.Format }},
+	{"log.format", "log-format", "", "log format: auto (json when stderr is not a terminal, console when it is), console or json", func(c *Config) any { return &c.Log.Format }},
 
 	{"connectivity.address", "address", "a", "address the libp2p host listens on", func(c *Config) any { return &c.Connectivity.Address }},
 	{"connectivity.port", "port", "p", "port the libp2p host listens on (0 picks a free port)", func(c *Config) any { return &c.Connectivity.Port }},

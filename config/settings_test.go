@@ -85,7 +85,7 @@ func TestNewFlagSet_RegistersSpecFlags(t *testing.T) {
 		"health-interval": "", "log-format": "", "rollcall-timeout": "", "execution-timeout": "",
 		"settle-window": "", "result-cache-size": "", "queue-size": "", "max-output-bytes": "",
 		"memory-limit-pages": "", "max-run-time": "", "compilation-cache": "", "gateway": "", "sync-interval": "",
-		"quic": "", "discovery": "", "libp2p-metrics": "", "pprof": "", "memory-target": "", "recent-messages": "",
+		"quic": "", "discovery": "", "libp2p-metrics": "", "debug-address": "", "drain-timeout": "", "memory-target": "", "recent-messages": "",
 		"attributes-file": "", "attributes-gateway": "", "attributes-timeout": "",
 		"max-request-timeout": "", "max-fs-bytes": "", "fs-budget-bytes": "",
 	}

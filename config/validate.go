@@ -46,6 +46,7 @@ const (
 	MinMemoryTargetMiB   = 16
 	MaxMemoryTargetMiB   = 1 << 20
 	MinAttributesTimeout = 100 * time.Millisecond
+	MaxDrainTimeout      = time.Hour
 )
 
 // logLevels are the zerolog level names log.level accepts.
@@ -93,9 +94,9 @@ func (c Config) Validate() error {
 	if _, err := parseLogLevel(c.Log.Level); err != nil {
 		add(fmt.Errorf("log.level: %w", err))
 	}
-	if c.Log.Format != LogFormatConsole && c.Log.Format != LogFormatJSON {
-		add(fmt.Errorf("log.format: %q is not one of %s, %s", c.Log.Format, LogFormatConsole, LogFormatJSON))
-	}
+	add(check.OneOf("log.format", c.Log.Format, LogFormatAuto, LogFormatConsole, LogFormatJSON))
+	add(check.Range("drain-timeout", c.DrainTimeout, 0, MaxDrainTimeout))
+	errs = append(errs, c.validateDebugAddress()...)
 
 	errs = append(errs, c.Connectivity.validate()...)
 	errs = append(errs, c.Head.validate()...)
@@ -104,6 +105,24 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Telemetry.validate(c.IsHead() && c.Head.RestAPI != "")...)
 
 	return errors.Join(errs...)
+}
+
+// validateDebugAddress checks the debug address and that it is not an address that serves the
+// public: the debug pages name live requests, whose results anyone could then fetch.
+func (c Config) validateDebugAddress() []error {
+	if c.DebugAddress == "" {
+		return nil
+	}
+	if err := checkHostPort("debug-address", c.DebugAddress); err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, other := range [][2]string{{"head.rest-api", c.Head.RestAPI}, {"telemetry.metrics.prometheus-address", c.Telemetry.Metrics.PrometheusAddress}} {
+		if other[1] == c.DebugAddress && !strings.HasSuffix(other[1], ":0") {
+			errs = append(errs, fmt.Errorf("debug-address: %s is also %s; the debug address must be one of its own", c.DebugAddress, other[0]))
+		}
+	}
+	return errs
 }
 
 // validateAttributes checks the attestation's source: one at most, and a usable gateway.

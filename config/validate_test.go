@@ -42,7 +42,13 @@ func TestValidate_ErrorNamesSettingAndBound(t *testing.T) {
 			`log.level: "verbose" is not one of trace, debug, info, warn, error, fatal, panic, disabled`},
 		{"log level numeric", func(c *Config) { c.Log.Level = "1" },
 			`log.level: "1" is not one of trace, debug, info, warn, error, fatal, panic, disabled`},
-		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of console, json`},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of auto, console, json`},
+		{"drain timeout negative", func(c *Config) { c.DrainTimeout = -time.Second }, "drain-timeout: -1s is below the minimum 0s"},
+		{"drain timeout high", func(c *Config) { c.DrainTimeout = 2 * time.Hour }, "drain-timeout: 2h0m0s is above the maximum 1h0m0s"},
+		{"debug address", func(c *Config) { c.DebugAddress = "6060" }, `debug-address: "6060" is not host:port`},
+		{"debug address is the rest api", func(c *Config) {
+			c.Role, c.Head.RestAPI, c.DebugAddress = string(actors.RoleHead), "127.0.0.1:8080", "127.0.0.1:8080"
+		}, "debug-address: 127.0.0.1:8080 is also head.rest-api; the debug address must be one of its own"},
 		{"address", func(c *Config) { c.Connectivity.Address = "localhost" }, `connectivity.address: "localhost" is not an IP address`},
 		{"port", func(c *Config) { c.Connectivity.Port = 70000 }, "connectivity.port: 70000 is above the maximum 65535"},
 		{"websocket port", func(c *Config) { c.Connectivity.WebsocketPort = 65536 }, "connectivity.websocket-port: 65536 is above the maximum 65535"},
@@ -145,6 +151,13 @@ func TestValidate_AcceptsEdgeValues(t *testing.T) {
 		{"upper-case log level", func(c *Config) { c.Log.Level = "DEBUG" }},
 		{"disabled log level", func(c *Config) { c.Log.Level = "disabled" }},
 		{"json logs", func(c *Config) { c.Log.Format = LogFormatJSON }},
+		{"console logs", func(c *Config) { c.Log.Format = LogFormatConsole }},
+		{"drain at once", func(c *Config) { c.DrainTimeout = 0 }},
+		{"drain an hour", func(c *Config) { c.DrainTimeout = MaxDrainTimeout }},
+		{"debug address on loopback", func(c *Config) { c.DebugAddress = "127.0.0.1:6060" }},
+		{"random ports everywhere", func(c *Config) {
+			c.Role, c.Head.RestAPI, c.DebugAddress = string(actors.RoleHead), "127.0.0.1:0", "127.0.0.1:0"
+		}},
 		{"concurrency bounds", func(c *Config) { c.Concurrency = 1024 }},
 		{"minimum durations", func(c *Config) {
 			c.HealthInterval, c.Head.RollCallTimeout, c.Head.ExecutionTimeout = MinHealthInterval, MinRollCallTimeout, MinExecutionTimeout

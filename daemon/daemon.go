@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 	"go.etcd.io/bbolt"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/api"
@@ -25,6 +26,7 @@ import (
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/internal/memlimit"
+	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/p2p"
 )
 
@@ -39,10 +41,12 @@ type Daemon struct {
 	store    *fstore.Store
 	executor *executor.Executor
 	memory   *memlimit.Governor
+	tracing  *tracing.Provider
 	stopOnce sync.Once
-	http     *http.Server
-	httpAddr net.Addr
-	log      zerolog.Logger
+	// public serves the REST API and health (httpAddress); debug the operator's pages.
+	public, debug servedHTTP
+	draining      atomic.Bool
+	log           zerolog.Logger
 
 	// attestation is a worker's; nil on heads.
 	attestation *attestation
@@ -65,6 +69,9 @@ type Options struct {
 	// HTTP, when set, adjusts the HTTP configuration taken from cfg (tests shorten the server's
 	// timeouts).
 	HTTP func(*api.Config)
+	// SpanProcessors receive every span the node makes, besides its exporters, and turn
+	// tracing on (tests record spans with a tracetest.SpanRecorder).
+	SpanProcessors []sdktrace.SpanProcessor
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -91,6 +98,10 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	}()
 	d.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	if d.tracing, err = tracing.New(ctx, cfg.Tracing(), tracing.Resource{Version: opts.Version, PeerID: id, Role: cfg.Role},
+		opts.SpanProcessors...); err != nil {
+		return nil, fmt.Errorf("start tracing: %w", err)
+	}
 	if d.db, err = openDB(cfg.DB); err != nil {
 		return nil, err
 	}
@@ -99,7 +110,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if d.Host, err = p2p.New(key, d.db, hostCfg); err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
-	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics, Middleware: opts.Middleware}
+	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics, Middleware: opts.Middleware, Tracing: d.tracing}
 	if opts.WrapHost != nil {
 		deps.Host = opts.WrapHost(d.Host)
 	}
@@ -137,8 +148,8 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 		return nil, err
 	}
 	d.startMemoryLimit()
-	log.Info().Str("peer_id", id).Strs("addrs", d.Host.Addresses()).Str("role", cfg.Role).
-		Str("http", d.HTTPAddress()).Msg("node started")
+	log.Info().Str("peer", id).Strs("addrs", d.Host.Addresses()).Str("role", cfg.Role).
+		Str("http", d.HTTPAddress()).Str("debug", d.DebugAddress()).Bool("tracing", d.tracing.Enabled()).Msg("node started")
 	return d, nil
 }
 
@@ -206,71 +217,104 @@ func httpAddress(cfg config.Config) string {
 	return ""
 }
 
+// servedHTTP is one HTTP server of the node and where it listens.
+type servedHTTP struct {
+	srv  *http.Server
+	addr net.Addr
+}
+
 func (d *Daemon) startHTTP(cfg api.Config) error {
-	addr := httpAddress(d.Config)
-	if addr == "" {
-		return nil
-	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen http %s: %w", addr, err)
-	}
-	d.httpAddr = ln.Addr()
 	deps := d.inspectDeps()
 	deps.Gatherer, deps.Log, deps.Attestation = d.Metrics, d.log, d.attestationInfo
+	deps.PublicMetrics = d.Config.Telemetry.Metrics.Enable
+	deps.Live, deps.Ready, deps.Draining, deps.Tracing = d.liveness, d.readiness, d.draining.Load, d.tracing
 	if d.Config.IsHead() {
 		deps.Head = d.Node
 	}
-	handler := api.NewHandler(cfg, deps)
-	if d.Config.Pprof {
-		handler = withPprof(handler)
-	}
-	d.http = api.NewServer(cfg, handler)
-	go func() {
-		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error().Err(err).Msg("http server stopped")
+	var err error
+	if addr := httpAddress(d.Config); addr != "" {
+		if d.public, err = d.serveHTTP(addr, api.NewServer(cfg, api.NewHandler(cfg, deps))); err != nil {
+			return fmt.Errorf("listen http %s: %w", addr, err)
 		}
-	}()
+	}
+	if addr := d.Config.DebugAddress; addr != "" {
+		// The debug server keeps the timeouts but no WriteTimeout either: a CPU profile takes
+		// as long as it was asked to.
+		if d.debug, err = d.serveHTTP(addr, api.NewServer(cfg, api.NewDebugHandler(cfg, deps))); err != nil {
+			return fmt.Errorf("listen debug-address %s: %w", addr, err)
+		}
+	}
 	return nil
 }
 
-// withPprof serves Go's profiler under /debug/pprof/ next to the node's own paths.
-func withPprof(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.Handle("/", next)
-	return mux
+func (d *Daemon) serveHTTP(addr string, srv *http.Server) (servedHTTP, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return servedHTTP{}, err
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error().Err(err).Str("address", ln.Addr().String()).Msg("http server stopped")
+		}
+	}()
+	return servedHTTP{srv: srv, addr: ln.Addr()}, nil
 }
 
-// HTTPAddress returns host:port of the HTTP server, or "" when it has none.
-func (d *Daemon) HTTPAddress() string {
-	if d.httpAddr == nil {
+// shutdown closes the server's listener and waits, within d, for the requests it is answering.
+func (s servedHTTP) shutdown(wait time.Duration) {
+	if s.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		_ = s.srv.Close()
+	}
+}
+
+func (s servedHTTP) address() string {
+	if s.addr == nil {
 		return ""
 	}
-	return d.httpAddr.String()
+	return s.addr.String()
+}
+
+// HTTPAddress returns host:port of the public HTTP server (REST API, health), or "" when it
+// has none.
+func (d *Daemon) HTTPAddress() string { return d.public.address() }
+
+// DebugAddress returns host:port of the debug server (/debug/*, /metrics, pprof), or "".
+func (d *Daemon) DebugAddress() string { return d.debug.address() }
+
+// Drain stops the node taking work and waits, within ctx, for what it holds to finish: a head
+// answers new REST requests with 503 and a Retry-After and a peer's MsgExecute with "503"; a
+// worker stays silent on roll calls and refuses MsgExecute with "503". /readyz fails from now
+// on. In-flight requests answer as usual. Stop the daemon afterwards, whatever Drain returns.
+func (d *Daemon) Drain(ctx context.Context) error {
+	d.draining.Store(true)
+	return d.Node.Drain(ctx)
 }
 
 // Stop stops the node in reverse start order. It is safe on a partly started daemon, and to
 // call more than once.
 func (d *Daemon) Stop() { d.stopOnce.Do(d.stop) }
 
+// httpShutdownWait bounds the wait for HTTP handlers to write their last answers.
+const httpShutdownWait = 5 * time.Second
+
 func (d *Daemon) stop() {
+	d.draining.Store(true) // new REST work is refused from here on, never sent to stopped actors
 	d.memory.Stop()
-	if d.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.http.Shutdown(ctx)
-		cancel()
-	}
 	if d.Node != nil {
+		// Requests still running are answered ("stopped before it finished"), so the HTTP
+		// handlers waiting for them write their answers before the servers close.
 		d.Node.Stop()
 	}
+	d.public.shutdown(httpShutdownWait)
+	d.debug.shutdown(httpShutdownWait)
 	d.stopAttestation()
 	if d.executor != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -292,6 +336,11 @@ func (d *Daemon) stop() {
 			d.log.Warn().Err(err).Msg("close db")
 		}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := d.tracing.Shutdown(ctx); err != nil {
+		d.log.Warn().Err(err).Msg("flush traces")
+	}
+	cancel()
 }
 
 func peerIDOf(key crypto.PrivKey) (string, error) {

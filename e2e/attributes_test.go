@@ -127,7 +127,7 @@ func TestAttributes_RequestRunsOnlyOnTheMatchingWorker(t *testing.T) {
 	// The worker shows what it carries.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tree, err := rest(eu).Actors(ctx)
+	tree, err := debugAPI(eu).Actors(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +164,7 @@ func workerConfig(t *testing.T) config.Config {
 	dir := t.TempDir()
 	c.Workspace, c.DB = dir+"/workspace", dir+"/db"
 	c.Telemetry.Metrics.Enable, c.Telemetry.Metrics.PrometheusAddress = true, "127.0.0.1:0"
+	c.DebugAddress = "127.0.0.1:0"
 	return c
 }
 
@@ -241,7 +242,7 @@ func TestAttributes_LoadFromAPrivateGateway(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tree, err := client.New(d.HTTPAddress()).Actors(ctx)
+	tree, err := client.New(d.DebugAddress()).Actors(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

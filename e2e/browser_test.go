@@ -153,7 +153,7 @@ func TestActorsPage_InARealBrowser(t *testing.T) {
 	net := pageNetwork(t)
 	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
 	defer cancel()
-	url := "http://" + net.Head.HTTPAddress() + api.PathActorsUI
+	url := "http://" + net.Head.DebugAddress() + api.PathActorsUI
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`#tree tr[data-id="node/router"]`))); err != nil {
 		t.Fatalf("load %s: %v", url, err)
@@ -240,7 +240,7 @@ func BenchmarkActorsPage_CrashToPage(b *testing.B) {
 	tab, _ := browser(b)
 	net := pageNetwork(b)
 	if err := chromedp.Do(tab,
-		chromedp.Navigate("http://"+net.Head.HTTPAddress()+api.PathActorsUI),
+		chromedp.Navigate("http://"+net.Head.DebugAddress()+api.PathActorsUI),
 		chromedp.WaitVisible(chromedp.CSS(`#tree tr[data-id="node/router"]`)),
 	); err != nil {
 		b.Fatal(err)

@@ -114,6 +114,9 @@ func guestRequest(nodes int, args ...string) messages.ExecutionRequest {
 // rest is a REST client of a node's HTTP address.
 func rest(n *daemontest.Node) *client.Client { return client.New(n.HTTPAddress()) }
 
+// debugAPI is a client of a node's debug address (/debug/*, /metrics).
+func debugAPI(n *daemontest.Node) *client.Client { return client.New(n.DebugAddress()) }
+
 // execute runs req through the head's REST API and fails the test on anything but an answer.
 func execute(t testing.TB, head *daemontest.Node, req messages.ExecutionRequest) messages.ExecutionResponse {
 	t.Helper()

@@ -50,7 +50,7 @@ func TestTrace_FollowsARequestThroughTheHeadAndItsWorker(t *testing.T) {
 	id := resp.RequestID
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tr, err := rest(net.Head).Trace(ctx, id, true)
+	tr, err := debugAPI(net.Head).Trace(ctx, id, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestTrace_WithoutRingsThePeerSaysWhy(t *testing.T) {
 	resp := execute(t, net.Head, guestRequest(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tr, err := rest(net.Head).Trace(ctx, resp.RequestID, true)
+	tr, err := debugAPI(net.Head).Trace(ctx, resp.RequestID, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,8 @@
 # time (per request); idle RSS is printed before each devnet's load. The end is one table of all
 # runs (`b7s bench --table`).
 # Knobs (environment): BENCH_REQUESTS (1000), BENCH_CONCURRENCY (32), BENCH_DURATION (20s),
-# BENCH_REST (127.0.0.1:18080), BENCH_BASE_PORT (19527), BENCH_METRICS_PORT (19100).
+# BENCH_REST (127.0.0.1:18080), BENCH_BASE_PORT (19527), BENCH_METRICS_PORT (19100),
+# BENCH_DEBUG_PORT (16060).
 # The function under load is this repository's light example, bin/examples/tiny.wasm (assembled
 # here by examples/tiny, as `make examples` does): it has no language runtime to start, so the
 # numbers are the node's. WASM=/path/to/module.wasm measures another module instead; BENCH_EXPECT
@@ -36,6 +37,7 @@ DURATION=${BENCH_DURATION:-20s}
 REST=${BENCH_REST:-127.0.0.1:18080}
 BASE_PORT=${BENCH_BASE_PORT:-19527}
 METRICS_PORT=${BENCH_METRICS_PORT:-19100}
+DEBUG_PORT=${BENCH_DEBUG_PORT:-16060}
 DIR=.devnet-bench
 OUT=.devnet-bench.out # the devnet's own output; outside $DIR, which the devnet wipes
 READY_POLLS=600       # x 0.2 s: two minutes for the nodes to start on a busy machine
@@ -73,7 +75,7 @@ start_devnet() {
 	echo "=== devnet: 1 head + $workers workers (dir $DIR, REST $REST) ==="
 	# --recent-messages 0: nodes as deployed, without the devnet's debugging rings.
 	"$BIN" devnet --workers "$workers" --wasm "$WASM" --dir "$DIR" --rest-api "$REST" \
-		--base-port "$BASE_PORT" --metrics-base-port "$METRICS_PORT" --log-level warn --recent-messages 0 >"$OUT" 2>&1 &
+		--base-port "$BASE_PORT" --metrics-base-port "$METRICS_PORT" --debug-base-port "$DEBUG_PORT" --log-level warn --recent-messages 0 >"$OUT" 2>&1 &
 	DEVNET_PID=$!
 	for _ in $(seq 1 "$READY_POLLS"); do
 		if ! kill -0 "$DEVNET_PID" 2>/dev/null; then

@@ -172,6 +172,27 @@ func (c *Client) Health(ctx context.Context) error {
 	return nil
 }
 
+// Live and Ready return the node's /livez and /readyz answer and its status (200, or 503 with
+// the failing checks); err is for anything but those two answers.
+func (c *Client) Live(ctx context.Context) (api.Probe, int, error) { return c.probe(ctx, api.PathLive) }
+
+// Ready: see Live.
+func (c *Client) Ready(ctx context.Context) (api.Probe, int, error) {
+	return c.probe(ctx, api.PathReady)
+}
+
+func (c *Client) probe(ctx context.Context, path string) (api.Probe, int, error) {
+	var p api.Probe
+	status, body, err := c.roundTrip(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return p, 0, err
+	}
+	if status != http.StatusOK && status != http.StatusServiceUnavailable {
+		return p, status, &Error{Method: http.MethodGet, URL: c.url(path), Status: status, Message: errorMessage(body)}
+	}
+	return p, status, c.decode(http.MethodGet, path, body, &p, "probe")
+}
+
 // Actors returns the node's live supervision tree.
 func (c *Client) Actors(ctx context.Context) (api.ActorTree, error) {
 	var tree api.ActorTree

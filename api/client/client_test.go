@@ -72,7 +72,14 @@ func serveNode(t *testing.T, head api.Head) *httptest.Server {
 	if head != nil {
 		deps.Head, deps.Role = head, "head"
 	}
-	srv := httptest.NewServer(api.NewHandler(api.DefaultConfig(), deps))
+	// One server for both of a node's addresses: the public handler, and the debug one for
+	// what only it serves.
+	mux := http.NewServeMux()
+	mux.Handle("/", api.NewHandler(api.DefaultConfig(), deps))
+	debug := api.NewDebugHandler(api.DefaultConfig(), deps)
+	mux.Handle("/debug/", debug)
+	mux.Handle(api.PathMetrics, debug)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
 }

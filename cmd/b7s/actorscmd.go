@@ -22,7 +22,7 @@ func runActors(args []string, stdout io.Writer) error {
 	fs := commandFlags("actors", "--api URL [--json | --watch [--interval D]]",
 		"Print the live supervision tree of a node (head or worker) from its /debug/actors.\n"+
 			"--watch redraws it like top, with each actor's message rate, until Ctrl-C.", stdout)
-	apiURL := fs.String("api", "http://127.0.0.1:8080", "the node's HTTP address (host:port or URL)")
+	apiURL := fs.String("api", "http://127.0.0.1:6060", "the node's debug address, --debug-address (host:port or URL)")
 	asJSON := fs.Bool("json", false, "print the JSON tree instead of text")
 	watch := fs.Bool("watch", false, "redraw the tree every --interval until Ctrl-C")
 	interval := fs.Duration("interval", time.Second, "time between redraws with --watch (at least 100ms)")

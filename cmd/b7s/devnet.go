@@ -23,6 +23,7 @@ type devnetConfig struct {
 	BasePort        int    // head p2p port; worker k (1-based) listens on BasePort+k
 	RestAPI         string // the head's REST API
 	MetricsBasePort int    // worker k serves metrics on MetricsBasePort+k-1
+	DebugBasePort   int    // the head's debug address; worker k's is DebugBasePort+k
 	Wasm            string
 	LogLevel        string
 	ReadyTimeout    time.Duration
@@ -39,6 +40,7 @@ func defaultDevnetConfig() devnetConfig {
 		BasePort:        9527,
 		RestAPI:         "127.0.0.1:8080",
 		MetricsBasePort: 9100,
+		DebugBasePort:   6060,
 		Wasm:            filepath.Join("bin", "examples", "hello.wasm"),
 		LogLevel:        "info",
 		ReadyTimeout:    90 * time.Second,
@@ -58,6 +60,9 @@ func (c devnetConfig) validate() error {
 	}
 	if c.MetricsBasePort < 1024 || c.MetricsBasePort+c.Workers-1 > 65535 {
 		return fmt.Errorf("--metrics-base-port %d: ports %d-%d must lie in 1024-65535", c.MetricsBasePort, c.MetricsBasePort, c.MetricsBasePort+c.Workers-1)
+	}
+	if c.DebugBasePort < 1024 || c.DebugBasePort+c.Workers > 65535 {
+		return fmt.Errorf("--debug-base-port %d: ports %d-%d must lie in 1024-65535", c.DebugBasePort, c.DebugBasePort, c.DebugBasePort+c.Workers)
 	}
 	host, _, err := net.SplitHostPort(c.RestAPI)
 	if err != nil || host != "127.0.0.1" {
@@ -84,11 +89,12 @@ func runDevnet(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "directory for keys, workspaces, databases and logs (wiped at start)")
 	fs.IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "libp2p port of the head; worker k listens on base-port+k")
 	fs.StringVar(&cfg.RestAPI, "rest-api", cfg.RestAPI, "address of the head's REST API")
-	fs.IntVar(&cfg.MetricsBasePort, "metrics-base-port", cfg.MetricsBasePort, "HTTP (metrics, /debug/actors) port of worker 1; worker k uses metrics-base-port+k-1")
+	fs.IntVar(&cfg.MetricsBasePort, "metrics-base-port", cfg.MetricsBasePort, "metrics (and health) port of worker 1; worker k uses metrics-base-port+k-1")
+	fs.IntVar(&cfg.DebugBasePort, "debug-base-port", cfg.DebugBasePort, "debug address port (/debug/actors, /metrics, pprof) of the head; worker k uses debug-base-port+k")
 	fs.StringVar(&cfg.Wasm, "wasm", cfg.Wasm, "WebAssembly module to serve and install as the function")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level of the nodes")
 	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", cfg.ReadyTimeout, "how long to wait for the nodes to answer")
-	fs.StringArrayVar(&cfg.NodeArgs, "node-arg", nil, "a `b7s run` flag for every node, e.g. --node-arg=--pprof (repeatable)")
+	fs.StringArrayVar(&cfg.NodeArgs, "node-arg", nil, "a `b7s run` flag for every node, e.g. --node-arg=--log-format=json (repeatable)")
 	fs.IntVar(&cfg.RecentMessages, "recent-messages", cfg.RecentMessages, "messages each node keeps per actor for its page and b7s trace (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -220,10 +226,13 @@ func (d *devnet) checkPortsFree() error {
 	for k := 1; k <= d.cfg.Workers; k++ {
 		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.MetricsBasePort+k-1)))
 	}
+	for i := 0; i <= d.cfg.Workers; i++ {
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.DebugBasePort+i)))
+	}
 	seen := map[string]bool{}
 	for _, a := range addrs {
 		if seen[a] {
-			return fmt.Errorf("port clash: %s is used twice; change --base-port, --metrics-base-port or --rest-api", a)
+			return fmt.Errorf("port clash: %s is used twice; change --base-port, --metrics-base-port, --debug-base-port or --rest-api", a)
 		}
 		seen[a] = true
 		ln, err := net.Listen("tcp", a)

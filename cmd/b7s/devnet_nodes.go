@@ -30,6 +30,7 @@ type devnetNode struct {
 	Role     actors.Role
 	Port     int    // libp2p TCP port
 	HTTP     string // host:port of its HTTP server: REST API for the head, metrics for workers
+	Debug    string // host:port of its debug address: /debug/actors, /metrics, pprof
 	KeyPath  string // priv.bin
 	PeerID   string
 	Dir      string // workspace and db live here
@@ -58,6 +59,7 @@ func (n devnetNode) args() []string {
 		"--db", filepath.Join(n.Dir, "db"),
 		"--log-level", n.LogLevel,
 		"--recent-messages", strconv.Itoa(n.Recent),
+		"--debug-address", n.Debug,
 	}
 	if n.Role == actors.RoleHead {
 		a = append(a, "--rest-api", n.HTTP)
@@ -101,6 +103,7 @@ func planDevnet(cfg devnetConfig, gateway string) ([]devnetNode, error) {
 		n.PeerID = id.String()
 		n.Dir, _ = filepath.Abs(filepath.Join(cfg.Dir, devnetNodeDir, n.Name))
 		n.LogPath = filepath.Join(cfg.Dir, n.Name+".log")
+		n.Debug = devnetLocalHost + ":" + strconv.Itoa(cfg.DebugBasePort+i)
 		nodes = append(nodes, n)
 	}
 	return nodes, nil

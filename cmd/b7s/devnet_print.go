@@ -20,9 +20,9 @@ func (d *devnet) printReady(pkg funcpack.Function, srv *funcpack.Server, install
 
 	fmt.Fprintf(w, "\nb7s devnet is up: 1 head and %d worker(s) on 127.0.0.1 (state and logs in %s)\n\n", d.cfg.Workers, d.cfg.Dir)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  node\tpid\tpeer ID\tlibp2p\thttp\tlog")
+	fmt.Fprintln(tw, "  node\tpid\tpeer ID\tlibp2p\thttp\tdebug\tlog")
 	for i, n := range d.nodes {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\thttp://%s\t%s\n", n.Name, d.children[i].PID(), n.PeerID, fmt.Sprintf("127.0.0.1:%d", n.Port), n.HTTP, n.LogPath)
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\thttp://%s\thttp://%s\t%s\n", n.Name, d.children[i].PID(), n.PeerID, fmt.Sprintf("127.0.0.1:%d", n.Port), n.HTTP, n.Debug, n.LogPath)
 	}
 	tw.Flush()
 
@@ -33,22 +33,24 @@ func (d *devnet) printReady(pkg funcpack.Function, srv *funcpack.Server, install
 	fmt.Fprintf(w, "  %s\n", installNote)
 
 	fmt.Fprintf(w, "\nREST API: http://%s (health: curl -s http://%s%s)\n", rest, rest, api.PathHealth)
-	fmt.Fprintln(w, "\nactor trees:")
+	headDebug := d.nodes[0].Debug
+	fmt.Fprintln(w, "\nactor trees (on each node's debug address, which only this machine reaches):")
 	for _, n := range d.nodes {
-		fmt.Fprintf(w, "  %s actors --api %s    # %s\n", bin, n.HTTP, n.Name)
+		fmt.Fprintf(w, "  %s actors --api %s    # %s\n", bin, n.Debug, n.Name)
 	}
-	fmt.Fprintf(w, "  curl -s 'http://%s%s?format=text'\n", rest, api.PathActors)
-	fmt.Fprintf(w, "  %s actors --api %s --watch    # redrawn every second, like top\n", bin, rest)
+	fmt.Fprintf(w, "  curl -s 'http://%s%s?format=text'\n", headDebug, api.PathActors)
+	fmt.Fprintf(w, "  curl -s http://%s%s | grep ^b7s_\n", headDebug, api.PathMetrics)
+	fmt.Fprintf(w, "  %s actors --api %s --watch    # redrawn every second, like top\n", bin, headDebug)
 	fmt.Fprintln(w, "  live pages:")
 	for _, n := range d.nodes {
-		fmt.Fprintf(w, "    http://%s%s    # %s\n", n.HTTP, api.PathActorsUI, n.Name)
+		fmt.Fprintf(w, "    http://%s%s    # %s\n", n.Debug, api.PathActorsUI, n.Name)
 	}
 
 	fmt.Fprintln(w, "\nexecute the function:")
 	fmt.Fprintf(w, "  %s exec --api %s --function %s --method %s --nodes 1 --arg world --stdin hi\n", bin, rest, pkg.CID, pkg.Name)
 	fmt.Fprintf(w, "  curl -s -X POST http://%s%s -H 'Content-Type: application/json' -d '%s'\n", rest, api.PathExecute, exampleExecuteBody(pkg))
 	if d.cfg.RecentMessages > 0 {
-		fmt.Fprintf(w, "  %s trace --api %s --request <request_id>    # its path through the head and workers\n", bin, rest)
+		fmt.Fprintf(w, "  %s trace --api %s --request <request_id>    # its path through the head and workers\n", bin, headDebug)
 	}
 	fmt.Fprintln(w, "\nload test:")
 	fmt.Fprintf(w, "  %s bench --api %s --function %s --method %s --nodes 1 --requests 100 --devnet %s\n", bin, rest, pkg.CID, pkg.Name, d.cfg.Dir)

@@ -45,7 +45,12 @@ func TestPlanDevnet_WorkersBootFromHeadWithGatewayAndOwnPorts(t *testing.T) {
 			t.Errorf("%s: port %d http %s; want %d and 127.0.0.1:%d", w.Name, w.Port, w.HTTP, cfg.BasePort+k+1, cfg.MetricsBasePort+k)
 		}
 	}
-	cfg.NodeArgs = []string{"--pprof", "--log-format=json"}
+	for i, n := range nodes {
+		if want := "127.0.0.1:" + strconv.Itoa(cfg.DebugBasePort+i); n.Debug != want || !strings.Contains(strings.Join(n.args(), " "), "--debug-address "+want) {
+			t.Errorf("%s: debug address %s, args %q; want %s", n.Name, n.Debug, n.args(), want)
+		}
+	}
+	cfg.NodeArgs = []string{"--drain-timeout=1s", "--log-format=json"}
 	withArgs, err := planDevnet(cfg, gateway)
 	if err != nil {
 		t.Fatal(err)

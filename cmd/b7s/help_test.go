@@ -25,7 +25,9 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 			"--stdin string", "--arg stringArray", "--env stringArray", "--timeout int", "--json",
 			"--attribute stringArray", "--attested-by stringArray", "--attested",
 		},
-		"soak": {"Usage: b7s soak", "--requests int", "--concurrency int", "--seed uint", "--max-time duration"},
+		"soak":    {"Usage: b7s soak", "--requests int", "--concurrency int", "--seed uint", "--max-time duration"},
+		"version": {"Usage: b7s version", "--json"},
+		"probe":   {"Usage: b7s probe", "--api string", "--ready"},
 		"bench": {
 			"Usage: b7s bench", "--api string", "--requests int", "--concurrency int", "--duration duration",
 			"--devnet string", "--expect-stdout string",

@@ -19,12 +19,14 @@ Usage:
   b7s keygen [--out DIR]          write a new identity (priv.bin, pub.bin, pubkey.txt, identity, peerid.txt)
   b7s attest [--key K] [--attestor K]... [--out F] NAME=VALUE...   make a worker's attestation
   b7s attest show [--json] FILE   print an attestation and check its signatures
-  b7s actors --api URL [--json | --watch]   print a live node's supervision tree, or redraw it until Ctrl-C
-  b7s trace --api URL --request ID           print a request's path through a node's actors (and its workers')
+  b7s actors --api DEBUG [--json | --watch] print a live node's supervision tree, or redraw it until Ctrl-C
+  b7s trace --api DEBUG --request ID         print a request's path through a node's actors (and its workers')
   b7s install --api URL (--uri U | --cid C) [--topic T] [--json]
   b7s exec --api URL --function CID --method M [--nodes N] [--stdin S] [--arg V]... [--env NAME=VALUE]...
            [--timeout SECONDS] [--topic T] [--attribute NAME=VALUE]... [--attested-by PEERID]... [--attested] [--json]
   b7s soak [--requests N] [--concurrency C] [--seed S]   a devnet under load while nodes are killed, paused and restarted
+  b7s probe [--api ADDR] [--ready] exit 0 when a node is alive (/livez) or ready (/readyz)
+  b7s version [--json]           print the version, commit, Go version and wire protocols
   b7s bench --api URL --function CID --method M [--nodes N] (--requests N | --concurrency C --duration D) [--devnet DIR]
 `
 
@@ -62,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBench(args[1:], stdout)
 	case "soak":
 		err = runSoak(args[1:], stdout)
+	case "probe":
+		err = runProbe(args[1:], stdout)
+	case "version", "--version":
+		err = runVersion(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -8,12 +8,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
+	"go.opentelemetry.io/otel"
 
 	"github.com/b7s-actor/b7s/config"
 	"github.com/b7s-actor/b7s/daemon"
+	"github.com/b7s-actor/b7s/internal/sdnotify"
 )
 
 // runNode is `b7s run`: a node until SIGINT or SIGTERM.
@@ -33,7 +37,10 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
+	jsonLogs := jsonLogFormat(cfg.Log.Format, stderr)
+	log := newLogger(cfg.Log, jsonLogs, stderr)
+	// OpenTelemetry's exporters report through its process-wide handler: into the node's log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn().Err(err).Msg("tracing") }))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// SIGHUP reloads a worker's attestation. Registered before the node starts, so an early
@@ -45,11 +52,48 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	notifySocket := os.Getenv("NOTIFY_SOCKET")
+	ready := readyLine(d)
+	if err := writeReady(stdout, ready, jsonLogs); err != nil {
+		log.Warn().Err(err).Msg("print the ready line")
+	}
+	if err := sdnotify.Notify(notifySocket, sdnotify.Ready+"\n"+sdnotify.Status(ready.String())); err != nil {
+		log.Warn().Err(err).Msg("tell the service manager the node is ready")
+	}
 	err = serve(ctx, d, d.Node.Failed(), hup, log)
-	stop() // a second signal now ends the process, should shutdown hang
-	log.Info().Msg("shutting down")
+	stop()
+	// A second signal stops at once: the drain and the stop are not waited for. The store is
+	// bbolt, whose committed transactions survive the process ending anywhere.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		if _, ok := <-again; ok {
+			log.Warn().Msg("second signal: exiting at once")
+			os.Exit(1)
+		}
+	}()
+	_ = sdnotify.Notify(notifySocket, sdnotify.Stopping)
+	if err == nil {
+		drain(d, cfg.DrainTimeout, log)
+	}
+	log.Info().Msg("stopping")
 	d.Stop()
+	log.Info().Msg("stopped")
 	return err
+}
+
+// drain lets the node finish what it holds, for at most timeout.
+func drain(d *daemon.Daemon, timeout time.Duration, log zerolog.Logger) {
+	start := time.Now()
+	log.Info().Dur("drain_timeout", timeout).Msg("draining: no new work; waiting for what is in flight")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := d.Drain(ctx); err != nil {
+		log.Warn().Err(err).Dur("took", time.Since(start)).Msg("drain timed out; stopping what still runs (its requesters are told)")
+		return
+	}
+	log.Info().Dur("took", time.Since(start)).Msg("drained")
 }
 
 // attestationReloader is what serve needs of a daemon.
@@ -82,9 +126,22 @@ func serve(ctx context.Context, d attestationReloader, failed <-chan struct{}, h
 	}
 }
 
-func newLogger(c config.Log, w io.Writer) zerolog.Logger {
+// jsonLogFormat reports whether logs are JSON lines: as configured, or with "auto" when w is
+// not a terminal (a service manager's journal, a container's log, a pipe).
+func jsonLogFormat(format string, w io.Writer) bool {
+	switch format {
+	case config.LogFormatJSON:
+		return true
+	case config.LogFormatConsole:
+		return false
+	}
+	f, ok := w.(interface{ Fd() uintptr })
+	return !ok || !isatty.IsTerminal(f.Fd())
+}
+
+func newLogger(c config.Log, json bool, w io.Writer) zerolog.Logger {
 	out := w
-	if c.Format != config.LogFormatJSON {
+	if !json {
 		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
 	return zerolog.New(out).Level(c.ZerologLevel()).With().Timestamp().Logger()

@@ -41,7 +41,7 @@ type soakConfig struct {
 
 func defaultSoakConfig() soakConfig {
 	d := defaultDevnetConfig()
-	d.Workers, d.Dir, d.BasePort, d.RestAPI, d.MetricsBasePort = 3, ".soak", 29527, "127.0.0.1:28080", 29100
+	d.Workers, d.Dir, d.BasePort, d.RestAPI, d.MetricsBasePort, d.DebugBasePort = 3, ".soak", 29527, "127.0.0.1:28080", 29100, 29160
 	d.Wasm, d.LogLevel = filepath.Join("bin", "examples", "tiny.wasm"), "warn"
 	return soakConfig{devnet: d, Requests: 10_000, Concurrency: 32, Seed: 1, Timeout: 5,
 		Overrun: 2 * time.Second, MaxTime: 2 * time.Minute, Slack: 50, Faults: true}
@@ -85,6 +85,7 @@ func runSoak(args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.devnet.BasePort, "base-port", cfg.devnet.BasePort, "libp2p port of the head; worker k listens on base-port+k")
 	fs.StringVar(&cfg.devnet.RestAPI, "rest-api", cfg.devnet.RestAPI, "the head's REST API")
 	fs.IntVar(&cfg.devnet.MetricsBasePort, "metrics-base-port", cfg.devnet.MetricsBasePort, "HTTP port of worker 1; worker k uses metrics-base-port+k-1")
+	fs.IntVar(&cfg.devnet.DebugBasePort, "debug-base-port", cfg.devnet.DebugBasePort, "debug address port (/metrics, sampled) of the head; worker k uses debug-base-port+k")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -428,7 +429,7 @@ func (s *soak) sample(ctx context.Context, n devnetNode) (soakSample, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	text, err := client.New(n.HTTP).Metrics(ctx)
+	text, err := client.New(n.Debug).Metrics(ctx)
 	if err != nil {
 		return soakSample{}, err
 	}

@@ -22,7 +22,7 @@ func runTrace(args []string, stdout io.Writer) error {
 		"Print the path of one request through a node's actors, in time order, with what each handled or\n"+
 			"sent. Asked of a head, it includes the path through each worker that took part (the head asks\n"+
 			"them over libp2p). Nodes keep paths only with --recent-messages N, and only as far back as that.", stdout)
-	apiURL := fs.String("api", "http://127.0.0.1:8080", "the node's HTTP address (host:port or URL)")
+	apiURL := fs.String("api", "http://127.0.0.1:6060", "the node's debug address, --debug-address (host:port or URL)")
 	requestID := fs.String("request", "", "the request ID (the request_id an execution answered with)")
 	noPeers := fs.Bool("no-peers", false, "only this node's part, without asking the workers")
 	asJSON := fs.Bool("json", false, "print the JSON the node answers")

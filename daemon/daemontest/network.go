@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/rs/zerolog"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/actors/actortest"
@@ -31,6 +32,8 @@ type NetworkConfig struct {
 	Backoff *actors.BackoffConfig
 	// WrapRunner wraps worker index's executor (fault injection); nil keeps it.
 	WrapRunner func(index int, r actors.FunctionRunner) actors.FunctionRunner
+	// SpanProcessors receive every span of every node (tracing on; a tracetest.SpanRecorder).
+	SpanProcessors []sdktrace.SpanProcessor
 }
 
 // Node is one running node of a test network.
@@ -75,7 +78,7 @@ func NewNetwork(t testing.TB, cfg NetworkConfig) *Network {
 
 // NodeConfig returns the configuration node index starts with: loopback only, a random port,
 // its own workspace and database, no DHT discovery. The head serves its REST API, workers their
-// metrics, each on a random port of 127.0.0.1.
+// metrics, and every node its debug address, each on a random port of 127.0.0.1.
 func (n *Network) NodeConfig(index int) config.Config {
 	c := config.Default()
 	c.Role = string(actors.RoleWorker)
@@ -86,6 +89,7 @@ func (n *Network) NodeConfig(index int) config.Config {
 		c.Telemetry.Metrics.Enable = true
 		c.Telemetry.Metrics.PrometheusAddress = "127.0.0.1:0"
 	}
+	c.DebugAddress = "127.0.0.1:0"
 	c.Connectivity.Address = "127.0.0.1"
 	c.Connectivity.Port = 0
 	c.Connectivity.Discovery = false
@@ -125,7 +129,7 @@ func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []strin
 	faults, links := actortest.NewFaults(), actortest.NewLinks()
 	opts := daemon.Options{Key: key, Log: log, Version: "test", Backoff: n.cfg.Backoff,
 		Middleware: []actor.ReceiverMiddleware{faults.Middleware},
-		WrapHost:   func(h actors.Host) actors.Host { return links.Wrap(h) }}
+		WrapHost:   func(h actors.Host) actors.Host { return links.Wrap(h) }, SpanProcessors: n.cfg.SpanProcessors}
 	if n.cfg.WrapRunner != nil && index > 0 {
 		opts.WrapRunner = func(r actors.FunctionRunner) actors.FunctionRunner { return n.cfg.WrapRunner(index, r) }
 	}
@@ -143,6 +147,9 @@ func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []strin
 		} else {
 			cfg.Telemetry.Metrics.PrometheusAddress = addr
 		}
+	}
+	if addr := d.DebugAddress(); addr != "" {
+		cfg.DebugAddress = addr
 	}
 	return &Node{Daemon: d, Faults: faults, Links: links, key: key, cfg: cfg, bootNodes: bootNodes, index: index}
 }

@@ -7,6 +7,7 @@
 //	spin         loop until stopped
 //	fill N       write N bytes to /out in its filesystem root; on a failed write, print the
 //	             error to stderr and exit 1
+//	sleep MS     sleep MS milliseconds, then print "slept"
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 )
 
 const greeting = "This is the start of my program\nThe answer is  42\nThis is the end of my program\n"
@@ -60,6 +62,14 @@ func main() {
 				fmt.Print(i) // never: keeps the loop from being optimised away
 			}
 		}
+	case "sleep":
+		ms, err := strconv.Atoi(arg(2))
+		if err != nil || ms < 0 {
+			fmt.Fprintln(os.Stderr, "sleep MS: MS must be a count of milliseconds")
+			os.Exit(2)
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		fmt.Print("slept")
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q\n", mode)
 		os.Exit(2)

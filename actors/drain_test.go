@@ -1,0 +1,90 @@
+package actors
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/b7s-actor/b7s/actors/actortest"
+	"github.com/b7s-actor/b7s/attest"
+	"github.com/b7s-actor/b7s/messages"
+)
+
+// drainingWorkFixture is a work actor whose node can be drained.
+func drainingWorkFixture(t *testing.T, concurrency, queue int) (workFixture, *drainState) {
+	sys := actortest.NewSystem(t)
+	host := newFakeHost(self)
+	runner := newGatedRunner()
+	installer := sys.NewProbe(t, "installer")
+	metrics := newMetrics(nil)
+	drain := &drainState{}
+	w := sys.Spawn(t, "work", "work", newWork(workConfig{
+		Self: self, Concurrency: concurrency, QueueSize: queue, Attestation: &attest.Holder{},
+		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
+		Outbox: testOutbox(t, host, sys), Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil),
+		Metrics: metrics, Log: sys.Log, Drain: drain, ExecutionTimeout: time.Minute,
+	}), actor.WithSupervisor(newStopOnFailure()))
+	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer, metrics: metrics}, drain
+}
+
+func TestWork_DrainFinishesWhatItHoldsAndTakesNothingNew(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, drain := drainingWorkFixture(t, 1, 1)
+		f.execute("a", "fn") // runs
+		f.execute("b", "fn") // queued
+		synctest.Wait()
+
+		drain.on.Store(true)
+		waiter := f.sys.NewProbe(t, "drain-waiter")
+		f.sys.Root.RequestWithCustomSender(f.work, &drainWait{}, waiter.PID)
+
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"}) // silent: a draining worker volunteers for nothing
+		f.nothingSent(t)
+		if got := testutil.ToFloat64(f.metrics.rollCallsSkipped.WithLabelValues(skipDraining)); got != 1 {
+			t.Errorf("roll calls skipped (draining) = %v, want 1", got)
+		}
+		f.execute("c", "fn") // new work is refused with 503
+		_, msg := f.sent(t)
+		if r := msg.(messages.MsgExecuteResponse); r.RequestID != "c" || r.Code != messages.CodeNotAvailable ||
+			r.Message != drainingMessage || r.Results[self].Code != messages.CodeNotAvailable {
+			t.Fatalf("refusal while draining: %+v", r)
+		}
+		waiter.ExpectNone(t, time.Second) // a and b still held
+
+		close(f.runner.release)
+		answered := map[string]messages.Code{}
+		for range 2 {
+			_, msg := f.sent(t)
+			r := msg.(messages.MsgExecuteResponse)
+			answered[r.RequestID] = r.Code
+		}
+		if answered["a"] != messages.CodeOK || answered["b"] != messages.CodeOK {
+			t.Fatalf("in-flight work answered %v, want a and b 200", answered)
+		}
+		actortest.Expect[*drained](t, waiter, time.Minute)
+	})
+}
+
+func TestWork_DrainWhenIdleAnswersAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, drain := drainingWorkFixture(t, 1, 0)
+		drain.on.Store(true)
+		waiter := f.sys.NewProbe(t, "drain-waiter")
+		f.sys.Root.RequestWithCustomSender(f.work, &drainWait{}, waiter.PID)
+		actortest.Expect[*drained](t, waiter, time.Minute)
+	})
+}
+
+func TestWork_RollCallWaitingForAnInstallStaysUnansweredWhenTheDrainBegins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, drain := drainingWorkFixture(t, 1, 0)
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "new"})
+		req := actortest.Expect[*installRequest](t, f.installer, time.Minute)
+		drain.on.Store(true)
+		f.sys.Send(f.work, &installResult{CID: req.CID})
+		f.nothingSent(t)
+	})
+}
