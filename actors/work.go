@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
@@ -68,6 +69,8 @@ type work struct {
 	// roll calls waiting for the installer, by function
 	pendingRollCalls map[string][]messages.MsgRollCall
 	drainWaiters     drainWaiters
+	// ran is who sent each request this worker ran lately, by request ID (see rememberedRuns).
+	ran *lru.Cache[string, peer.ID]
 }
 
 // job is an admitted MsgExecute.
@@ -83,8 +86,14 @@ type job struct {
 
 type runningJob struct {
 	pid  *actor.PID
+	from peer.ID
 	need executor.Reservation
 }
+
+// rememberedRuns is how many finished requests a worker remembers, so that a MsgExecute sent
+// again (a head retrying after a lost answer, a replay) gets the result it already has instead
+// of running the function twice. About 100 bytes each.
+const rememberedRuns = 1024
 
 func newWork(cfg workConfig) actor.Producer {
 	return func() actor.Actor { return &work{cfg: cfg} }
@@ -99,6 +108,7 @@ func (w *work) Receive(ctx actor.Context) {
 		w.running = make(map[string]runningJob)
 		w.byPID = make(map[string]string)
 		w.pendingRollCalls = make(map[string][]messages.MsgRollCall)
+		w.ran, _ = lru.New[string, peer.ID](rememberedRuns) // only fails for a size < 1
 	case *delivery:
 		switch wm := m.Message.(type) {
 		case messages.MsgRollCall:
@@ -229,6 +239,10 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		log.Warn().Msg("execute for a request already running dropped")
 		return
 	}
+	if origin, ok := w.ran.Get(m.RequestID); ok {
+		w.ranBefore(ctx.Self(), d.From, origin, m, log)
+		return
+	}
 	if w.cfg.Drain.active() {
 		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure, drainingMessage)
 		return
@@ -279,6 +293,27 @@ func (w *work) runTimeout(c messages.Config) time.Duration {
 	return timeout
 }
 
+// ranBefore answers a MsgExecute for a request this worker already ran: its sender gets the
+// result again (the function does not run twice); anyone else gets nothing, since request IDs
+// are public (roll calls carry them) and the result is not theirs.
+func (w *work) ranBefore(self *actor.PID, from, origin peer.ID, m messages.MsgExecute, log zerolog.Logger) {
+	if from != origin {
+		log.Warn().Stringer("ran_for", origin).Msg("execute repeats a request this worker ran for another peer: dropped")
+		return
+	}
+	results, ok := w.cfg.Results.get(m.RequestID)
+	res, mine := results[w.cfg.Self]
+	if !ok || !mine {
+		log.Warn().Msg("execute repeats a request whose result is no longer kept: dropped")
+		return
+	}
+	log.Info().Msg("execute repeats a request this worker ran: its result sent again")
+	resp := m.Response(res.Code)
+	resp.Results = messages.ResultMap{w.cfg.Self: res}
+	w.cfg.Tree.noteSent(self, resp, from, "")
+	w.cfg.Outbox.send(from, resp, nil)
+}
+
 func (w *work) queued(requestID string) bool {
 	for _, j := range w.queue {
 		if j.req.RequestID == requestID {
@@ -296,7 +331,7 @@ func (w *work) start(ctx actor.Context, j *job) {
 		return
 	}
 	w.adm.take(j.need)
-	w.running[j.req.RequestID] = runningJob{pid: pid, need: j.need}
+	w.running[j.req.RequestID] = runningJob{pid: pid, from: j.from, need: j.need}
 	w.byPID[pid.Id] = j.req.RequestID
 }
 
@@ -305,6 +340,7 @@ func (w *work) finished(ctx actor.Context, who *actor.PID) {
 	if !ok {
 		return
 	}
+	w.ran.Add(id, w.running[id].from)
 	w.adm.release(w.running[id].need)
 	delete(w.byPID, who.Id)
 	delete(w.running, id)

@@ -619,3 +619,36 @@ func TestWork_RunTimeoutIsTheRequestsOrTheDefault(t *testing.T) {
 		}
 	}
 }
+
+// A MsgExecute sent again after its request ran gets the same result and does not run the
+// function twice; the same request ID from another peer (request IDs are public: roll calls
+// carry them) gets nothing.
+func TestWork_RepeatedExecuteGetsTheResultAgainWithoutRunningTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWorkFixture(t, 1, 0)
+		f.execute("a", "fn")
+		synctest.Wait()
+		f.runner.finish("a")
+		first := f.response(t)
+		if first.Code != messages.CodeOK || first.Results[self].Result.Stdout != "ran a" {
+			t.Fatalf("first answer %+v", first)
+		}
+		synctest.Wait() // the execution has stopped and the work actor has seen it
+
+		f.execute("a", "fn")
+		again := f.response(t)
+		if again.RequestID != "a" || again.Code != messages.CodeOK || again.Results[self].Result.Stdout != "ran a" {
+			t.Fatalf("answer to the repeat %+v", again)
+		}
+		if got := f.runner.runs(); len(got) != 1 {
+			t.Fatalf("runs %v, want a once", got)
+		}
+
+		f.sys.Send(f.work, &delivery{Pipeline: pipeline{Direct: true}, From: newPeerID(), Author: head,
+			Message: messages.MsgExecute{Request: messages.Request{FunctionID: "fn", Method: "m.wasm"}, RequestID: "a"}})
+		f.nothingSent(t)
+		if got := f.runner.runs(); len(got) != 1 {
+			t.Fatalf("runs %v, want a once", got)
+		}
+	})
+}
