@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -50,6 +51,9 @@ type Error struct {
 	Status      int
 	// Message is the body's {"message": …}, or else the trimmed body text (cut at 1 KiB).
 	Message string
+	// RetryAfter is the answer's Retry-After (a draining node's 503 carries one): how long to
+	// wait before sending the request again, to this node or another. 0: none given.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -265,14 +269,30 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 
 // expect2xx sends one request and returns the body of a 2xx answer; any other status is an *Error.
 func (c *Client) expect2xx(ctx context.Context, method, path string, payload []byte) ([]byte, error) {
-	status, body, err := c.roundTrip(ctx, method, path, payload)
+	r, err := c.do(ctx, method, path, payload)
 	if err != nil {
 		return nil, err
 	}
-	if status < 200 || status > 299 {
-		return nil, &Error{Method: method, URL: c.url(path), Status: status, Message: errorMessage(body)}
+	if r.status < 200 || r.status > 299 {
+		return nil, &Error{Method: method, URL: c.url(path), Status: r.status, Message: errorMessage(r.body),
+			RetryAfter: retryAfter(r.header.Get("Retry-After"), time.Now())}
 	}
-	return body, nil
+	return r.body, nil
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+// Anything else, or a time already past, is 0.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func (c *Client) decode(method, path string, body []byte, out any, what string) error {
@@ -284,9 +304,21 @@ func (c *Client) decode(method, path string, body []byte, out any, what string) 
 
 // roundTrip sends one request (payload as JSON when not nil) and returns the status and body.
 func (c *Client) roundTrip(ctx context.Context, method, path string, payload []byte) (int, []byte, error) {
+	r, err := c.do(ctx, method, path, payload)
+	return r.status, r.body, err
+}
+
+// reply is one HTTP answer, read whole.
+type reply struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (c *Client) do(ctx context.Context, method, path string, payload []byte) (reply, error) {
 	target := c.url(path)
 	if c.baseErr != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", method, path, c.baseErr)
+		return reply{}, fmt.Errorf("%s %s: %w", method, path, c.baseErr)
 	}
 	if c.timeout > 0 {
 		// WithTimeout keeps an earlier deadline of the caller's.
@@ -300,7 +332,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, payload []b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, reqBody)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", method, target, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -312,17 +344,17 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, payload []b
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return 0, nil, fmt.Errorf("%s %s: %w", method, target, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: read answer (%s): %w", method, target, resp.Status, err)
+		return reply{}, fmt.Errorf("%s %s: read answer (%s): %w", method, target, resp.Status, err)
 	}
 	if int64(len(body)) > c.maxBytes {
-		return 0, nil, fmt.Errorf("%s %s: %s answer is longer than %d bytes: %w", method, target, resp.Status, c.maxBytes, ErrTooLarge)
+		return reply{}, fmt.Errorf("%s %s: %s answer is longer than %d bytes: %w", method, target, resp.Status, c.maxBytes, ErrTooLarge)
 	}
-	return resp.StatusCode, body, nil
+	return reply{status: resp.StatusCode, body: body, header: resp.Header}, nil
 }
 
 func (c *Client) url(path string) string { return c.base + path }

@@ -399,3 +399,39 @@ func TestTraceAndActorMessages_ReachTheirPaths(t *testing.T) {
 		t.Fatalf("unknown actor: %v", err)
 	}
 }
+
+// A draining head answers 503 with a Retry-After; the error carries it, so a caller knows when
+// to send the request again.
+func TestError_CarriesTheRetryAfterOfADrainingHead(t *testing.T) {
+	deps := api.Deps{Gatherer: prometheus.NewRegistry(), NodeID: workerA, Role: "head", Log: zerolog.Nop(),
+		Head: &fakeHead{}, Draining: func() bool { return true }}
+	srv := httptest.NewServer(api.NewHandler(api.DefaultConfig(), deps))
+	t.Cleanup(srv.Close)
+	_, err := New(srv.URL).Execute(context.Background(), messages.ExecutionRequest{FunctionID: "f", Method: "m"})
+	var httpErr *Error
+	if !errors.As(err, &httpErr) || httpErr.Status != http.StatusServiceUnavailable || httpErr.RetryAfter != 5*time.Second {
+		t.Fatalf("err = %#v, want a 503 with Retry-After 5s", err)
+	}
+}
+
+func TestRetryAfter_SecondsOrADate(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"5", 5 * time.Second},
+		{"120", 2 * time.Minute},
+		{"-1", 0},
+		{"soon", 0},
+		{"99999999999", 0}, // over 32 bits: not a delay anyone means
+		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0}, // already past
+	} {
+		if got := retryAfter(tc.header, now); got != tc.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}

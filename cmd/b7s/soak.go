@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -173,7 +174,10 @@ func (s *soak) run(ctx context.Context) (err error) {
 	peak := newSoakPeak()
 	stopSampling := s.sampleWhile(ctx, peak)
 
-	rng := rand.New(rand.NewPCG(s.cfg.Seed, s.cfg.Seed^0x9e3779b97f4a7c15))
+	// One generator each for the faults and the load, which run at once: a seed gives the same
+	// fault plan and the same requests every time.
+	faultRng := rand.New(rand.NewPCG(s.cfg.Seed, s.cfg.Seed^0x9e3779b97f4a7c15))
+	loadRng := rand.New(rand.NewPCG(s.cfg.Seed, s.cfg.Seed^0x6a09e667f3bcc908))
 	answers := make([]soakAnswer, s.cfg.Requests)
 	var done atomic.Int64
 	faults := make(chan error, 1)
@@ -182,10 +186,10 @@ func (s *soak) run(ctx context.Context) (err error) {
 			faults <- nil
 			return
 		}
-		faults <- s.faults(ctx, rng, &done)
+		faults <- s.faults(ctx, faultRng, &done)
 	}()
 	start := time.Now()
-	s.load(ctx, api, req, rng, answers, &done)
+	s.load(ctx, api, req, loadRng, answers, &done)
 	elapsed := time.Since(start)
 	faultErr := <-faults
 	stopSampling()
@@ -273,20 +277,27 @@ func (s *soak) load(ctx context.Context, api *client.Client, base messages.Execu
 	wg.Wait()
 }
 
-// send sends one request and, while the head is down (a refused dial, or a connection the
-// stopping head closed unread), sends it again as a client would, every 50 ms for at most
-// a minute: a request the head never accepted is owed no answer, the one it accepts is.
+// send sends one request and, while the head is down or draining (a refused dial, a connection
+// the stopping head closed unread, a 503 with Retry-After), sends it again as a client would:
+// after the Retry-After, or every 50 ms, for at most a minute in all. A request the head never
+// accepted is owed no answer, the one it accepts is.
 func (s *soak) send(ctx context.Context, api *client.Client, req messages.ExecutionRequest) soakAnswer {
 	a := soakAnswer{deadline: 2 * time.Duration(s.cfg.Timeout) * time.Second}
+	giveUp := time.Now().Add(time.Minute)
 	for range 1200 {
 		a.sent = time.Now()
 		resp, err := api.Execute(ctx, req)
 		a.took = time.Since(a.sent)
+		wait := 50 * time.Millisecond
 		var httpErr *client.Error
 		switch {
 		case err == nil:
 			a.status, a.code, a.id = "200 OK", resp.Code, resp.RequestID
 			return a
+		case errors.As(err, &httpErr) && httpErr.Status == http.StatusServiceUnavailable && httpErr.RetryAfter > 0:
+			// The head is draining: it took nothing, and says when to come back.
+			a.refused++
+			wait = min(httpErr.RetryAfter, time.Until(giveUp))
 		case errors.As(err, &httpErr):
 			a.status = strconv.Itoa(httpErr.Status)
 			return a
@@ -296,11 +307,14 @@ func (s *soak) send(ctx context.Context, api *client.Client, req messages.Execut
 			a.status, a.lost = "no answer: "+err.Error(), true
 			return a
 		}
+		if !time.Now().Before(giveUp) {
+			break
+		}
 		select {
 		case <-ctx.Done():
 			a.status, a.lost = "no answer: "+ctx.Err().Error(), true
 			return a
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 	a.status, a.lost = "never accepted: the head stayed down", true
@@ -545,7 +559,7 @@ func (s *soak) report(answers []soakAnswer, elapsed time.Duration, before map[st
 	}
 	lat := summarize(lats)
 	w := s.out
-	fmt.Fprintf(w, "\nrequests   %d sent in %v (%.0f req/s); %d attempts refused while the head restarted, then sent again\n", sent, elapsed.Round(time.Millisecond), rate(sent, elapsed), refused)
+	fmt.Fprintf(w, "\nrequests   %d sent in %v (%.0f req/s); %d attempts refused while the head drained or restarted, then sent again\n", sent, elapsed.Round(time.Millisecond), rate(sent, elapsed), refused)
 	keys := make([]string, 0, len(statuses))
 	for k := range statuses {
 		keys = append(keys, k)
