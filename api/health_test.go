@@ -36,6 +36,7 @@ func TestSurfaces_DebugPathsAreNotPublic(t *testing.T) {
 		{PathLive, 200, 200},
 		{PathReady, 200, 200},
 		{PathMetrics, 404, 200},
+		{PathActors, 404, 200},
 		{PathActorsUI, 404, 200},
 		{PathActorMessages + "?id=node", 404, 404}, // served on debug: no such actor
 		{PathTrace, 404, 400},                      // served on debug: no request given

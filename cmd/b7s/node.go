@@ -61,12 +61,13 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		log.Warn().Err(err).Msg("tell the service manager the node is ready")
 	}
 	err = serve(ctx, d, d.Node.Failed(), hup, log)
-	stop()
 	// A second signal stops at once: the drain and the stop are not waited for. The store is
-	// bbolt, whose committed transactions survive the process ending anywhere.
+	// bbolt, whose committed transactions survive the process ending anywhere. Caught before
+	// the first handler is released, so no signal in between takes the default action.
 	again := make(chan os.Signal, 1)
 	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(again)
+	stop()
 	go func() {
 		if _, ok := <-again; ok {
 			log.Warn().Msg("second signal: exiting at once")
