@@ -52,7 +52,9 @@ type Host struct {
 	dht     *dht.IpfsDHT
 
 	topicsMu sync.Mutex
-	topics   map[string]*pubsub.Topic
+	topics   map[string]*joinedTopic
+	// topicUses counts topic acquisitions: the clock of the publish-only topics' eviction.
+	topicUses uint64
 
 	directMu sync.RWMutex
 	// readChunks holds the 2 KiB buffers inbound direct messages are read through.
@@ -107,7 +109,7 @@ func New(key crypto.PrivKey, db *bbolt.DB, cfg Config) (*Host, error) {
 		bootNodes:  bootNodes,
 		ctx:        ctx,
 		cancel:     cancel,
-		topics:     make(map[string]*pubsub.Topic),
+		topics:     make(map[string]*joinedTopic),
 	}
 	fail := func(err error) (*Host, error) {
 		cancel()

@@ -43,28 +43,87 @@ type topicSubscription struct {
 	self peer.ID
 }
 
-// topic joins name once; Subscribe and Publish share the handle.
-func (h *Host) topic(name string) (*pubsub.Topic, error) {
+// MaxPublishOnlyTopics bounds the topics a node joins only to publish on: a head publishes a
+// roll call on whatever topic a REST client names, and every joined topic holds pubsub state.
+// Beyond it the least recently used one that nothing is using is left; when every one is in
+// use, the publish is refused.
+const MaxPublishOnlyTopics = 64
+
+// otherTopicLabel labels the metrics of publish-only topics, whose names come from clients.
+const otherTopicLabel = "other"
+
+// joinedTopic is a topic the node has joined: subscribed ones stay for the node's life.
+type joinedTopic struct {
+	t          *pubsub.Topic
+	subscribed bool
+	inUse      int
+	lastUse    uint64 // h.topicUses when last acquired: the eviction order
+}
+
+// acquireTopic joins name once and marks it in use until release is called; Subscribe,
+// Publish and the peer queries share the handle.
+func (h *Host) acquireTopic(name string, subscribe bool) (jt *joinedTopic, release func(), err error) {
 	h.topicsMu.Lock()
 	defer h.topicsMu.Unlock()
-	if t, ok := h.topics[name]; ok {
-		return t, nil
+	h.topicUses++
+	jt, ok := h.topics[name]
+	if !ok {
+		if !subscribe {
+			if err := h.makeRoomForPublishOnlyTopic(); err != nil {
+				return nil, nil, fmt.Errorf("join topic %s: %w", name, err)
+			}
+		}
+		t, err := h.pubsub.Join(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("join topic %s: %w", name, err)
+		}
+		jt = &joinedTopic{t: t}
+		h.topics[name] = jt
 	}
-	t, err := h.pubsub.Join(name)
-	if err != nil {
-		return nil, fmt.Errorf("join topic %s: %w", name, err)
+	jt.subscribed = jt.subscribed || subscribe
+	jt.inUse++
+	jt.lastUse = h.topicUses
+	return jt, func() {
+		h.topicsMu.Lock()
+		jt.inUse--
+		h.topicsMu.Unlock()
+	}, nil
+}
+
+// makeRoomForPublishOnlyTopic leaves the least recently used idle publish-only topic when
+// there are MaxPublishOnlyTopics of them. Called with topicsMu held.
+func (h *Host) makeRoomForPublishOnlyTopic() error {
+	count, oldest := 0, ""
+	for name, jt := range h.topics {
+		if jt.subscribed {
+			continue
+		}
+		count++
+		if jt.inUse == 0 && (oldest == "" || jt.lastUse < h.topics[oldest].lastUse) {
+			oldest = name
+		}
 	}
-	h.topics[name] = t
-	return t, nil
+	if count < MaxPublishOnlyTopics {
+		return nil
+	}
+	if oldest == "" {
+		return fmt.Errorf("%d topics joined only to publish on, all in use", count)
+	}
+	if err := h.topics[oldest].t.Close(); err != nil {
+		return fmt.Errorf("leave topic %s to make room: %w", oldest, err)
+	}
+	delete(h.topics, oldest)
+	return nil
 }
 
 // Subscribe joins the topic (once) and subscribes to it.
 func (h *Host) Subscribe(topic string) (Subscription, error) {
-	t, err := h.topic(topic)
+	jt, release, err := h.acquireTopic(topic, true)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := t.Subscribe(pubsub.WithBufferSize(pubsubQueueSize))
+	defer release()
+	sub, err := jt.t.Subscribe(pubsub.WithBufferSize(pubsubQueueSize))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to topic %s: %w", topic, err)
 	}
@@ -96,24 +155,30 @@ func (s *topicSubscription) Cancel() { s.sub.Cancel() }
 // Publish sends data on the topic, joining it without subscribing when the
 // node has not done so yet.
 func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
-	t, err := h.topic(topic)
+	jt, release, err := h.acquireTopic(topic, false)
 	if err != nil {
 		return err
 	}
-	if err := t.Publish(ctx, data); err != nil {
+	defer release()
+	if err := jt.t.Publish(ctx, data); err != nil {
 		return fmt.Errorf("publish to %s: %w", topic, err)
 	}
-	h.metrics.messagePublished(topic, len(data))
+	label := topic
+	if !jt.subscribed {
+		label = otherTopicLabel
+	}
+	h.metrics.messagePublished(label, len(data))
 	return nil
 }
 
 // TopicPeers returns the peers known to be subscribed to the topic.
 func (h *Host) TopicPeers(topic string) ([]peer.ID, error) {
-	t, err := h.topic(topic)
+	jt, release, err := h.acquireTopic(topic, false)
 	if err != nil {
 		return nil, err
 	}
-	return t.ListPeers(), nil
+	defer release()
+	return jt.t.ListPeers(), nil
 }
 
 // WaitTopicPeers blocks until at least n peers are known to be subscribed to
@@ -121,10 +186,12 @@ func (h *Host) TopicPeers(topic string) ([]peer.ID, error) {
 // Peer events can be missed between joining the topic and registering the
 // handler, so the peer list is also re-read every few milliseconds.
 func (h *Host) WaitTopicPeers(ctx context.Context, topic string, n int) error {
-	t, err := h.topic(topic)
+	jt, release, err := h.acquireTopic(topic, false)
 	if err != nil {
 		return err
 	}
+	defer release()
+	t := jt.t
 	events, err := t.EventHandler()
 	if err != nil {
 		return fmt.Errorf("topic %s events: %w", topic, err)
