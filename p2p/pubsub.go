@@ -61,8 +61,9 @@ type joinedTopic struct {
 }
 
 // acquireTopic joins name once and marks it in use until release is called; Subscribe,
-// Publish and the peer queries share the handle.
-func (h *Host) acquireTopic(name string, subscribe bool) (jt *joinedTopic, release func(), err error) {
+// Publish and the peer queries share the handle. subscribed is whether the node is
+// subscribed to it, read under the lock (Subscribe sets it).
+func (h *Host) acquireTopic(name string, subscribe bool) (t *pubsub.Topic, subscribed bool, release func(), err error) {
 	h.topicsMu.Lock()
 	defer h.topicsMu.Unlock()
 	h.topicUses++
@@ -70,12 +71,12 @@ func (h *Host) acquireTopic(name string, subscribe bool) (jt *joinedTopic, relea
 	if !ok {
 		if !subscribe {
 			if err := h.makeRoomForPublishOnlyTopic(); err != nil {
-				return nil, nil, fmt.Errorf("join topic %s: %w", name, err)
+				return nil, false, nil, fmt.Errorf("join topic %s: %w", name, err)
 			}
 		}
 		t, err := h.pubsub.Join(name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("join topic %s: %w", name, err)
+			return nil, false, nil, fmt.Errorf("join topic %s: %w", name, err)
 		}
 		jt = &joinedTopic{t: t}
 		h.topics[name] = jt
@@ -83,7 +84,7 @@ func (h *Host) acquireTopic(name string, subscribe bool) (jt *joinedTopic, relea
 	jt.subscribed = jt.subscribed || subscribe
 	jt.inUse++
 	jt.lastUse = h.topicUses
-	return jt, func() {
+	return jt.t, jt.subscribed, func() {
 		h.topicsMu.Lock()
 		jt.inUse--
 		h.topicsMu.Unlock()
@@ -118,12 +119,12 @@ func (h *Host) makeRoomForPublishOnlyTopic() error {
 
 // Subscribe joins the topic (once) and subscribes to it.
 func (h *Host) Subscribe(topic string) (Subscription, error) {
-	jt, release, err := h.acquireTopic(topic, true)
+	t, _, release, err := h.acquireTopic(topic, true)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	sub, err := jt.t.Subscribe(pubsub.WithBufferSize(pubsubQueueSize))
+	sub, err := t.Subscribe(pubsub.WithBufferSize(pubsubQueueSize))
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to topic %s: %w", topic, err)
 	}
@@ -155,16 +156,16 @@ func (s *topicSubscription) Cancel() { s.sub.Cancel() }
 // Publish sends data on the topic, joining it without subscribing when the
 // node has not done so yet.
 func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
-	jt, release, err := h.acquireTopic(topic, false)
+	t, subscribed, release, err := h.acquireTopic(topic, false)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := jt.t.Publish(ctx, data); err != nil {
+	if err := t.Publish(ctx, data); err != nil {
 		return fmt.Errorf("publish to %s: %w", topic, err)
 	}
 	label := topic
-	if !jt.subscribed {
+	if !subscribed {
 		label = otherTopicLabel
 	}
 	h.metrics.messagePublished(label, len(data))
@@ -173,12 +174,12 @@ func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
 
 // TopicPeers returns the peers known to be subscribed to the topic.
 func (h *Host) TopicPeers(topic string) ([]peer.ID, error) {
-	jt, release, err := h.acquireTopic(topic, false)
+	t, _, release, err := h.acquireTopic(topic, false)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	return jt.t.ListPeers(), nil
+	return t.ListPeers(), nil
 }
 
 // WaitTopicPeers blocks until at least n peers are known to be subscribed to
@@ -186,12 +187,11 @@ func (h *Host) TopicPeers(topic string) ([]peer.ID, error) {
 // Peer events can be missed between joining the topic and registering the
 // handler, so the peer list is also re-read every few milliseconds.
 func (h *Host) WaitTopicPeers(ctx context.Context, topic string, n int) error {
-	jt, release, err := h.acquireTopic(topic, false)
+	t, _, release, err := h.acquireTopic(topic, false)
 	if err != nil {
 		return err
 	}
 	defer release()
-	t := jt.t
 	events, err := t.EventHandler()
 	if err != nil {
 		return fmt.Errorf("topic %s events: %w", topic, err)
