@@ -56,13 +56,18 @@ func benchRollCallThroughListenerRouterOwner(b *testing.B, recent int) {
 		Host: host, Topic: p2p.DefaultTopic, InFlight: 1024, Router: router, Metrics: metrics, Log: zerolog.Nop(),
 	})), "topics/"+p2p.DefaultTopic)
 
+	// The listener's pump feeds the router from the subscription; ready answers once it exists.
+	if _, err := root.RequestFuture(listener, &ready{}, 10*time.Second).Result(); err != nil {
+		b.Fatalf("listener not ready: %v", err)
+	}
+
 	data := []byte(`{"origin":"12D3KooWH9GerdSEroL2nqjpd2GuE5dwmqNi7uHX7FoywBdKcP4q","function_id":"bafybeia24v4czavtpjv2co3j54o4a5ztduqcpyyinerjgncx7s2s22s7ea","request_id":"b6fbbc5e-1d16-4ea9-b557-51f4a6ab565c","consensus":0,"type":"MsgRollCall"}`)
-	from := host.ID()
+	author := newPeerID()
 	b.ReportAllocs()
 	b.ResetTimer()
 	go func() {
 		for range b.N {
-			root.Send(listener, &inbound{Pipeline: pipeline{Topic: p2p.DefaultTopic}, From: from, Author: from, Data: data})
+			host.deliverTopic(p2p.DefaultTopic, author, data)
 		}
 	}()
 	for range b.N {
@@ -105,7 +110,7 @@ func BenchmarkWorkRollCall(b *testing.B) {
 			holder := &attest.Holder{}
 			holder.Set(loaded)
 			w, _ := root.SpawnNamed(reg.Props("work", newWork(workConfig{
-				Self: self, Concurrency: 10, QueueSize: 100, Attestation: holder,
+				Self: self, Concurrency: 10, QueueSize: 100, Attestation: holder, Runner: newGatedRunner(),
 				Functions: installedFunctions{"fn": true}, Outbox: newOutbox(host, time.Second, metrics, zerolog.Nop()),
 				Results: newResultCache(10), Tree: newTree(reg, nil, nil), Metrics: metrics, Log: zerolog.Nop(),
 			})), "work")
