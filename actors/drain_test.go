@@ -13,6 +13,9 @@ import (
 	"github.com/b7s-actor/b7s/messages"
 )
 
+// promiseWindow is how long the drain fixture's "202" binds it.
+const promiseWindow = 5 * time.Second
+
 // drainingWorkFixture is a work actor whose node can be drained.
 func drainingWorkFixture(t *testing.T, concurrency, queue int) (workFixture, *drainState) {
 	sys := actortest.NewSystem(t)
@@ -25,7 +28,7 @@ func drainingWorkFixture(t *testing.T, concurrency, queue int) (workFixture, *dr
 		Self: self, Concurrency: concurrency, QueueSize: queue, Attestation: &attest.Holder{},
 		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
 		Outbox: testOutbox(t, host, sys), Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil),
-		Metrics: metrics, Log: sys.Log, Drain: drain, ExecutionTimeout: time.Minute,
+		Metrics: metrics, Log: sys.Log, Drain: drain, ExecutionTimeout: time.Minute, PromiseWindow: promiseWindow,
 	}), actor.WithSupervisor(newStopOnFailure()))
 	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer, metrics: metrics}, drain
 }
@@ -86,5 +89,77 @@ func TestWork_RollCallWaitingForAnInstallStaysUnansweredWhenTheDrainBegins(t *te
 		drain.on.Store(true)
 		f.sys.Send(f.work, &installResult{CID: req.CID})
 		f.nothingSent(t)
+	})
+}
+
+// A roll call answered "202" just before the drain began is a promise: its head's MsgExecute
+// runs, and the drain waits for it, instead of the request failing with "503".
+func TestWork_DrainKeepsTheRollCallsItAnswered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, drain := drainingWorkFixture(t, 1, 0)
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
+		if _, msg := f.sent(t); msg.(messages.MsgRollCallResponse).Code != messages.CodeAccepted {
+			t.Fatalf("roll call answered %+v, want 202", msg)
+		}
+
+		drain.on.Store(true)
+		waiter := f.sys.NewProbe(t, "drain-waiter")
+		f.sys.Root.RequestWithCustomSender(f.work, &drainWait{}, waiter.PID)
+		waiter.ExpectNone(t, time.Second) // the promised MsgExecute may still come
+
+		other := newPeerID()
+		f.sys.Send(f.work, &delivery{Pipeline: pipeline{Direct: true}, From: other, Author: other,
+			Message: messages.MsgExecute{Request: messages.Request{FunctionID: "fn", Method: "m.wasm"}, RequestID: "r-fn"}})
+		if r := f.response(t); r.Code != messages.CodeNotAvailable {
+			t.Fatalf("the promise is its head's, not %s's: answered %+v, want 503", other, r)
+		}
+
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"}) // again, so that a promise is open
+		f.nothingSent(t)                                      // but draining: no new promise
+		f.execute("r-fn", "fn")
+		if r := f.response(t); r.Code != messages.CodeNotAvailable {
+			t.Fatalf("a promise is kept once: answered %+v, want 503", r)
+		}
+	})
+}
+
+func TestWork_DrainRunsThePromisedExecution(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, drain := drainingWorkFixture(t, 1, 0)
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
+		f.sent(t) // 202
+
+		drain.on.Store(true)
+		waiter := f.sys.NewProbe(t, "drain-waiter")
+		f.sys.Root.RequestWithCustomSender(f.work, &drainWait{}, waiter.PID)
+		f.execute("r-fn", "fn")
+		waiter.ExpectNone(t, time.Second) // running
+		close(f.runner.release)
+		if r := f.response(t); r.RequestID != "r-fn" || r.Code != messages.CodeOK {
+			t.Fatalf("promised execution answered %+v, want 200", r)
+		}
+		actortest.Expect[*drained](t, waiter, time.Minute)
+	})
+}
+
+func TestWork_DrainEndsWhenAPromiseLapses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, drain := drainingWorkFixture(t, 1, 0)
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
+		f.sent(t) // 202; the head picks other workers and never sends MsgExecute
+		start := time.Now()
+
+		drain.on.Store(true)
+		waiter := f.sys.NewProbe(t, "drain-waiter")
+		f.sys.Root.RequestWithCustomSender(f.work, &drainWait{}, waiter.PID)
+		actortest.Expect[*drained](t, waiter, time.Minute)
+		if waited := time.Since(start); waited < promiseWindow || waited > promiseWindow+time.Second {
+			t.Fatalf("drain ended %v after the roll call, want the promise window %v", waited, promiseWindow)
+		}
+
+		f.execute("r-fn", "fn") // too late
+		if r := f.response(t); r.Code != messages.CodeNotAvailable {
+			t.Fatalf("execute after the promise lapsed answered %+v, want 503", r)
+		}
 	})
 }

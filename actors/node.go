@@ -32,7 +32,7 @@ type Config struct {
 	Version        string        // for b7s_node_info
 	Installer      InstallerConfig
 	Inspect        inspect.Config // what the inspection registry keeps beyond the tree
-	// Head
+	// Head (RollCallTimeout also on a worker: how long a "202" answer binds it through a drain)
 	RollCallTimeout  time.Duration // when a request sets no timeout
 	ExecutionTimeout time.Duration // when a request sets no timeout: the head's wait for results, a worker's bound on a run
 	SettleWindow     time.Duration // number_of_nodes unset: how long to keep listening after the first answer
@@ -224,7 +224,7 @@ func (n *Node) owners(deps Deps) []childSpec {
 			name: "work", kind: "work",
 			producer: newWork(workConfig{
 				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize, ExecutionTimeout: cfg.ExecutionTimeout,
-				Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"), Attestation: deps.Attestation,
+				PromiseWindow: cfg.RollCallTimeout, Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"), Attestation: deps.Attestation,
 				Outbox: n.outbox, Results: n.results, Tree: n.tree, Metrics: n.metrics, Log: n.log,
 				Drain: &n.drain, Tracing: deps.Tracing,
 			}),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/scheduler"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
@@ -52,8 +53,13 @@ type workConfig struct {
 	// ExecutionTimeout bounds an execution whose request sets no timeout, as the head's
 	// gathering is bounded (one setting: actors.Config.ExecutionTimeout).
 	ExecutionTimeout time.Duration
-	Drain            *drainState       // draining: silent on roll calls, MsgExecute refused "503"
-	Tracing          *tracing.Provider // nil: off
+	// PromiseWindow is how long after answering a roll call "202" the worker takes that
+	// request's MsgExecute even while draining: the head sends it once its roll call ends,
+	// within its roll-call timeout (one setting: actors.Config.RollCallTimeout). A drain waits
+	// for the window of the promises still open; zero: none are kept.
+	PromiseWindow time.Duration
+	Drain         *drainState       // draining: silent on roll calls, new MsgExecute refused "503"
+	Tracing       *tracing.Provider // nil: off
 }
 
 // work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
@@ -71,7 +77,22 @@ type work struct {
 	drainWaiters     drainWaiters
 	// ran is who sent each request this worker ran lately, by request ID (see rememberedRuns).
 	ran *lru.Cache[string, peer.ID]
+	// promises are the roll calls this worker answered "202" lately, by request ID (see
+	// PromiseWindow); a drain does not refuse their MsgExecute.
+	promises *lru.Cache[string, promise]
+	timers   *scheduler.TimerScheduler
+	// promiseCheck is the pending wake-up of a drain that waits for open promises, if any.
+	promiseCheck scheduler.CancelFunc
 }
+
+// promise is a roll call answered "202": its head may send MsgExecute until the window ends.
+type promise struct {
+	origin peer.ID
+	until  time.Time
+}
+
+// promisesLapsed wakes a draining work actor when the open promises' window has passed.
+type promisesLapsed struct{}
 
 // job is an admitted MsgExecute.
 type job struct {
@@ -108,7 +129,9 @@ func (w *work) Receive(ctx actor.Context) {
 		w.running = make(map[string]runningJob)
 		w.byPID = make(map[string]string)
 		w.pendingRollCalls = make(map[string][]messages.MsgRollCall)
-		w.ran, _ = lru.New[string, peer.ID](rememberedRuns) // only fails for a size < 1
+		w.ran, _ = lru.New[string, peer.ID](rememberedRuns)          // only fails for a size < 1
+		w.promises, _ = lru.New[string, promise](rememberedPromises) // likewise
+		w.timers = scheduler.NewTimerScheduler(ctx)
 	case *delivery:
 		switch wm := m.Message.(type) {
 		case messages.MsgRollCall:
@@ -120,14 +143,69 @@ func (w *work) Receive(ctx actor.Context) {
 		w.installed(ctx.Self(), m)
 	case *actor.Terminated:
 		w.finished(ctx, m.Who)
-		w.drainWaiters.notify(ctx, w.idle())
+		w.drainWaiters.notify(ctx, w.idle(ctx))
 	case *drainWait:
-		w.drainWaiters.add(ctx, w.idle())
+		w.drainWaiters.add(ctx, w.idle(ctx))
+	case *promisesLapsed:
+		w.promiseCheck = nil
+		w.drainWaiters.notify(ctx, w.idle(ctx))
+	case *actor.Stopping:
+		if w.promiseCheck != nil {
+			w.promiseCheck()
+		}
 	}
 }
 
-// idle: nothing running or queued, so a drain can end.
-func (w *work) idle() bool { return len(w.running) == 0 && len(w.queue) == 0 }
+// rememberedPromises bounds the roll calls a worker remembers answering; past it the oldest
+// promise is forgotten (its MsgExecute, if it comes during a drain, is refused like new work).
+const rememberedPromises = 1024
+
+// idle: nothing running or queued and, while draining, no promise whose MsgExecute may still
+// come, so a drain can end. When only promises hold it, a wake-up is set for the last of them.
+func (w *work) idle(ctx actor.Context) bool {
+	if len(w.running) != 0 || len(w.queue) != 0 {
+		return false
+	}
+	if !w.cfg.Drain.active() {
+		return true
+	}
+	last := w.openPromisesUntil(time.Now())
+	if last.IsZero() {
+		return true
+	}
+	if w.promiseCheck == nil {
+		w.promiseCheck = w.timers.SendOnce(time.Until(last), ctx.Self(), &promisesLapsed{})
+	}
+	return false
+}
+
+// openPromisesUntil is when the last promise still open at now ends (zero: none is open);
+// promises already past are forgotten on the way.
+func (w *work) openPromisesUntil(now time.Time) time.Time {
+	var last time.Time
+	for _, id := range w.promises.Keys() {
+		p, ok := w.promises.Peek(id)
+		switch {
+		case !ok:
+		case !now.Before(p.until):
+			w.promises.Remove(id)
+		case p.until.After(last):
+			last = p.until
+		}
+	}
+	return last
+}
+
+// keptPromise reports whether m is the MsgExecute of a roll call this worker answered "202"
+// to its sender within the window, and forgets the promise: it is answered either way.
+func (w *work) keptPromise(from peer.ID, m messages.MsgExecute) bool {
+	p, ok := w.promises.Peek(m.RequestID)
+	if !ok {
+		return false
+	}
+	w.promises.Remove(m.RequestID)
+	return p.origin == from && time.Now().Before(p.until)
+}
 
 // busy: an execution with the defaults could neither start nor wait.
 func (w *work) busy() bool {
@@ -221,6 +299,9 @@ func (w *work) answerRollCall(self *actor.PID, rc messages.MsgRollCall, code mes
 	}
 	if code == messages.CodeAccepted {
 		w.cfg.Metrics.rollCallsApplied.WithLabelValues(rc.FunctionID).Inc()
+		if w.cfg.PromiseWindow > 0 {
+			w.promises.Add(rc.RequestID, promise{origin: rc.Origin, until: time.Now().Add(w.cfg.PromiseWindow)})
+		}
 	}
 	resp := rc.Response(code)
 	w.cfg.Tree.noteSent(self, resp, rc.Origin, "")
@@ -243,7 +324,7 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		w.ranBefore(ctx.Self(), d.From, origin, m, log)
 		return
 	}
-	if w.cfg.Drain.active() {
+	if promised := w.keptPromise(d.From, m); w.cfg.Drain.active() && !promised {
 		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure, drainingMessage)
 		return
 	}
