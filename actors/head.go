@@ -17,7 +17,8 @@ var ErrNotHead = errors.New("this node is not a head")
 
 // Execute runs a REST execution request on a head: it starts a request supervisor under
 // requests and waits for its outcome through a future bounded by the request's deadlines.
-// Cancelling ctx cancels the request.
+// Cancelling ctx cancels the request. On an error the response still carries the request's ID
+// when it had one, for the caller's logs.
 func (n *Node) Execute(ctx context.Context, req messages.ExecutionRequest) (messages.ExecutionResponse, error) {
 	if n.cfg.Role != RoleHead {
 		return messages.ExecutionResponse{}, ErrNotHead
@@ -39,7 +40,7 @@ func (n *Node) Execute(ctx context.Context, req messages.ExecutionRequest) (mess
 	res, err := future.Result()
 	close(done)
 	if err != nil {
-		return messages.ExecutionResponse{}, fmt.Errorf("request %s: %w", id, err)
+		return messages.ExecutionResponse{RequestID: id}, fmt.Errorf("request %s: %w", id, err)
 	}
 	out := res.(*requestDone).Response
 	return messages.ExecutionResponse{

@@ -138,6 +138,9 @@ func (f *inFlight) wait(d time.Duration) {
 func (o *outbox) finish(done func(error), err error, msg messages.Message, to peer.ID, topic string) {
 	if err != nil {
 		ev := o.log.Warn().Err(err).Str("type", msg.Type())
+		if id := wireLabel(msg).Request; id != "" {
+			ev = ev.Str("request", id)
+		}
 		if to != "" {
 			ev = ev.Stringer("peer", to)
 		} else {

@@ -105,7 +105,7 @@ func (f functionsAPI) handleExecute(w http.ResponseWriter, r *http.Request) {
 	// that sends W3C trace headers gets the request's spans in its own trace.
 	resp, err := f.head.Execute(f.tracing.FromHTTP(r.Context(), r.Header), req)
 	if err != nil {
-		f.log.Error().Err(err).Str("function", req.FunctionID).Msg("execute failed")
+		f.log.Error().Err(err).Str("request", resp.RequestID).Str("function", req.FunctionID).Msg("execute failed")
 		writeError(w, http.StatusInternalServerError, oneLine(err))
 		return
 	}

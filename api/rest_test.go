@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
@@ -361,11 +363,19 @@ func TestCheckDepth(t *testing.T) {
 
 func TestExecute_HeadErrorIs500(t *testing.T) {
 	head := &fakeHead{execute: func(context.Context, messages.ExecutionRequest) (messages.ExecutionResponse, error) {
-		return messages.ExecutionResponse{}, errors.New("execution supervisor stopped")
+		return messages.ExecutionResponse{RequestID: "r-1"}, errors.New("execution supervisor stopped")
 	}}
-	status, got := post(t, testHandler(head, time.Second), PathExecute, `{"function_id":"f","method":"m"}`)
+	var logs bytes.Buffer
+	cfg := DefaultConfig()
+	h := newHandler(cfg, Deps{Gatherer: prometheus.NewRegistry(), Head: head, NodeID: "test", Role: "head", Log: zerolog.New(&logs)}, public)
+	status, got := post(t, h, PathExecute, `{"function_id":"f","method":"m"}`)
 	if want := `{"message":"execution supervisor stopped"}` + "\n"; status != http.StatusInternalServerError || got != want {
 		t.Fatalf("got %d %s, want 500 %s", status, got, want)
+	}
+	// The operator's log line names the request, so it can be found in the head's other lines.
+	var line struct{ Request, Function, Error string }
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line.Request != "r-1" || line.Function != "f" || line.Error == "" {
+		t.Fatalf("log line %q (%v): want request r-1, function f and the error", logs.String(), err)
 	}
 }
 
