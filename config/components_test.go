@@ -44,7 +44,6 @@ func TestDefault_ComesFromComponents(t *testing.T) {
 	if host.MaxDirectMessageBytes != messages.DirectMessageLimit(c.Worker.MaxOutputBytes) {
 		t.Errorf("direct message limit %d is not derived from the output limit %d", host.MaxDirectMessageBytes, c.Worker.MaxOutputBytes)
 	}
-	host.MaxDirectMessageBytes = p2p.DefaultMaxDirectMessageBytes
 	if want := p2p.DefaultConfig(); !reflect.DeepEqual(host, want) {
 		t.Errorf("host config from defaults:\n got %+v\nwant %+v", host, want)
 	}

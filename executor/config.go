@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/internal/check"
+	"github.com/b7s-actor/b7s/messages"
 )
 
 // DisableCompilationCache as Config.CompilationCacheDir turns the on-disk
@@ -85,7 +86,7 @@ type HTTPConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxCompiledModules:      64,
-		MaxOutputBytes:          1 << 20,
+		MaxOutputBytes:          messages.DefaultMaxOutputBytes,
 		DefaultMemoryLimitPages: 4096, // 256 MiB
 		MaxRunTime:              60 * time.Second,
 		// A function's root is scratch space for one run (its answer is its output, capped at

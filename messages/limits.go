@@ -10,6 +10,14 @@ const jsonEscapeWorstCase = 6
 // a message and a signature are a few hundred bytes; the rest is headroom.
 const resultEnvelopeBytes = 64 << 10
 
+// DefaultMaxOutputBytes is a worker's default cap on a function's stdout and on its stderr.
+// It lives here, with DirectMessageLimit, so that the executor's default output cap and the
+// host's default direct-message limit come from one number.
+const DefaultMaxOutputBytes = 1 << 20
+
+// DefaultDirectMessageLimit is DirectMessageLimit(DefaultMaxOutputBytes), as a constant.
+const DefaultDirectMessageLimit = 2*jsonEscapeWorstCase*DefaultMaxOutputBytes + resultEnvelopeBytes
+
 // DirectMessageLimit is the size a node must accept for one direct message so that a worker's
 // result whose stdout and stderr are each at most maxOutputBytes always fits, whatever bytes
 // they hold. Nodes derive their direct-message limit from their output limit with it, so the

@@ -47,3 +47,9 @@ func TestDirectMessageLimit_FitsTheWorstResult(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultDirectMessageLimit_IsTheLimitOfTheDefaultOutputCap(t *testing.T) {
+	if got, want := DefaultDirectMessageLimit, DirectMessageLimit(DefaultMaxOutputBytes); got != want {
+		t.Fatalf("DefaultDirectMessageLimit = %d, DirectMessageLimit(DefaultMaxOutputBytes) = %d", got, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/internal/check"
+	"github.com/b7s-actor/b7s/messages"
 )
 
 const (
@@ -26,11 +27,13 @@ const (
 const (
 	DefaultAddress                 = "0.0.0.0"
 	DefaultDialbackPeersLimit      = 100
-	DefaultMaxDirectMessageBytes   = 4 << 20
 	DefaultDiscoveryInterval       = 10 * time.Second
 	DefaultBootNodeRecheckInterval = time.Minute
 	DefaultDialTimeout             = 10 * time.Second
 	DefaultDirectReadTimeout       = 30 * time.Second
+	// DefaultMaxDirectMessageBytes: a worker's result at the default output cap, whatever bytes
+	// it holds, fits (about 12 MiB).
+	DefaultMaxDirectMessageBytes = messages.DefaultDirectMessageLimit
 
 	// discoveryConnectionThreshold stops the discovery of a topic once that
 	// many new connections were made through it (ConnectionThreshold in b7s).
@@ -69,7 +72,7 @@ type Config struct {
 
 	Topics []string // DefaultTopic is always added
 
-	MaxDirectMessageBytes int           // limit of one direct message; default 4 MiB
+	MaxDirectMessageBytes int           // limit of one direct message; default DefaultMaxDirectMessageBytes
 	DirectReadTimeout     time.Duration // deadline for reading one direct message; default 30s
 	DialTimeout           time.Duration // per-dial timeout of boot, dial-back and discovered peers; default 10s
 
