@@ -40,6 +40,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	testDir = dir
 	wasm := filepath.Join(dir, "guest.wasm")
 	build := exec.Command("go", "build", "-o", wasm, "./testdata/guest")
 	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")

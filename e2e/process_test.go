@@ -24,8 +24,10 @@ import (
 )
 
 // The binary under test, built from this repository once per test binary, when a process
-// test first needs it.
+// test first needs it. testDir is the test binary's own temporary folder (TestMain's).
 var (
+	testDir string
+
 	binOnce sync.Once
 	binPath string
 	binErr  error
@@ -34,7 +36,7 @@ var (
 func b7sBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "b7s-bin-")
+		dir, err := os.MkdirTemp(testDir, "b7s-bin-") // removed with testDir when the tests end
 		if err != nil {
 			binErr = err
 			return
