@@ -76,6 +76,7 @@ func runExec(args []string, stdout io.Writer) error {
 	fnArgs := fs.StringArray("arg", nil, "argument to the function (repeatable)")
 	env := fs.StringArray("env", nil, "environment variable NAME=VALUE (repeatable)")
 	timeout := fs.Int("timeout", 0, "roll-call wait in seconds (0: the head's default)")
+	fuel := fs.Uint64("fuel", 0, "limited_fuel: stop the function after this much fuel, the same instruction on every worker (0: no limit)")
 	topic := fs.String("topic", "", "pubsub topic for the roll call (default: the head's default topic)")
 	attrs := fs.StringArray("attribute", nil, "run only on workers attested with NAME=VALUE (repeatable)")
 	attestedBy := fs.StringArray("attested-by", nil, "run only on workers this peer ID attested (repeatable: each of them)")
@@ -99,6 +100,7 @@ func runExec(args []string, stdout io.Writer) error {
 	if fs.Changed("stdin") {
 		req.Config.Stdin = stdin
 	}
+	req.Config.Runtime.Fuel = *fuel
 
 	resp, err := client.New(*apiURL).Execute(context.Background(), req)
 	if err != nil {

@@ -151,7 +151,7 @@ func TestExec_SendsTheFlagsAsTheRequest(t *testing.T) {
 	args := []string{
 		"--api", head.URL + "/", "--function", "bafy", "--method", "hello.wasm", "--nodes", "3",
 		"--stdin", "in put", "--arg", "a,b", "--arg", "c", "--env", "GREETING=hi=there", "--env", "EMPTY=",
-		"--timeout", "7", "--topic", "t",
+		"--timeout", "7", "--topic", "t", "--fuel", "5000",
 	}
 	if err := runExec(args, io.Discard); err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestExec_SendsTheFlagsAsTheRequest(t *testing.T) {
 	got := head.only(t)
 	want := recordedRequest{http.MethodPost, api.PathExecute, "application/json",
 		`{"function_id":"bafy","method":"hello.wasm","parameters":[{"value":"a,b"},{"value":"c"}],` +
-			`"config":{"runtime":{},"env_vars":[{"name":"GREETING","value":"hi=there"},{"name":"EMPTY"}],` +
+			`"config":{"runtime":{"limited_fuel":5000},"env_vars":[{"name":"GREETING","value":"hi=there"},{"name":"EMPTY"}],` +
 			`"stdin":"in put","result_aggregation":{},"number_of_nodes":3,"timeout":7},"topic":"t"}`}
 	if got != want {
 		t.Fatalf("sent %+v\nwant %+v", got, want)

@@ -22,7 +22,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 		"install": {"Usage: b7s install", "--api string", "--uri string", "--cid string", "--topic string", "--json"},
 		"exec": {
 			"Usage: b7s exec", "--api string", "--function string", "--method string", "--nodes int",
-			"--stdin string", "--arg stringArray", "--env stringArray", "--timeout int", "--json",
+			"--stdin string", "--arg stringArray", "--env stringArray", "--timeout int", "--fuel uint", "--json",
 			"--attribute stringArray", "--attested-by stringArray", "--attested",
 		},
 		"soak":    {"Usage: b7s soak", "--requests int", "--concurrency int", "--seed uint", "--max-time duration"},
