@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/fstore"
+	"github.com/b7s-actor/b7s/internal/backoff"
 	"github.com/b7s-actor/b7s/internal/check"
 	"github.com/b7s-actor/b7s/messages"
 )
@@ -302,7 +303,7 @@ func (in *installer) done(ctx actor.Context, m installDone) {
 		return
 	}
 	if m.err != nil && fstore.IsTransient(m.err) && job.attempt < in.cfg.MaxAttempts {
-		wait := doubling(in.cfg.RetryInitial, in.cfg.RetryMax, job.attempt)
+		wait := backoff.Doubling(in.cfg.RetryInitial, in.cfg.RetryMax, job.attempt)
 		in.failLog.Warn().Err(m.err).Str("function", m.cid).Int("attempt", job.attempt).Dur("retry_in", wait).
 			Msg("install failed; will retry")
 		job.retry = in.timers.SendOnce(wait, ctx.Self(), installRetry{cid: m.cid, job: job})

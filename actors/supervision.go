@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/b7s-actor/b7s/internal/backoff"
 	"github.com/b7s-actor/b7s/internal/check"
 )
 
@@ -34,16 +35,6 @@ func (c BackoffConfig) validate() error {
 	)
 }
 
-// doubling is the wait before the n-th retry (n ≥ 1): initial, then twice as long each time,
-// never more than max. The installer's retries and the supervisor's restarts both use it.
-func doubling(initial, max time.Duration, n int) time.Duration {
-	d := initial
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	return min(d, max)
-}
-
 // oneForOneBackoff restarts only the failed child, after an exponential delay. protoactor has
 // OneForOne (no delay) and ExponentialBackoff (no limit); a node needs both.
 type oneForOneBackoff struct{ cfg BackoffConfig }
@@ -67,7 +58,7 @@ func (s *oneForOneBackoff) HandleFailure(_ *actor.ActorSystem, supervisor actor.
 		return
 	}
 	// The child's mailbox stays suspended meanwhile, so nothing sent to it is lost.
-	time.AfterFunc(doubling(s.cfg.Initial, s.cfg.Max, n-1), func() { supervisor.RestartChildren(child) })
+	time.AfterFunc(backoff.Doubling(s.cfg.Initial, s.cfg.Max, n-1), func() { supervisor.RestartChildren(child) })
 }
 
 // newStopOnFailure stops a failed child instead of restarting it: for actors that serve one

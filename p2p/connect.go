@@ -9,6 +9,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+
+	"github.com/b7s-actor/b7s/internal/backoff"
 )
 
 var errDialSelf = errors.New("refusing to dial self")
@@ -89,12 +91,16 @@ func (h *Host) connectDialbackPeers(ctx context.Context) {
 const firstBootNodeRetry = 250 * time.Millisecond
 
 // recheckBootNodes re-dials disconnected boot nodes: soon and then less and less often while
-// some are missing (firstBootNodeRetry, doubling), and every BootNodeRecheckInterval once all
-// were connected.
+// some are missing (firstBootNodeRetry, doubling up to BootNodeRecheckInterval), and every
+// BootNodeRecheckInterval once all were connected.
 func (h *Host) recheckBootNodes() {
+	failed := 0 // rounds in a row in which no missing boot node could be reached
+	retry := func() time.Duration {
+		return backoff.Doubling(firstBootNodeRetry, h.cfg.BootNodeRecheckInterval, failed+1)
+	}
 	wait := h.cfg.BootNodeRecheckInterval
 	if len(h.missingBootNodes()) > 0 {
-		wait = min(firstBootNodeRetry, wait)
+		wait = retry()
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -113,11 +119,13 @@ func (h *Host) recheckBootNodes() {
 				}
 			}
 			if errs := h.connectAll(h.ctx, missing, "boot node"); len(errs) == len(missing) {
-				wait = min(2*wait, h.cfg.BootNodeRecheckInterval)
+				failed++
 			} else {
-				wait = min(firstBootNodeRetry, h.cfg.BootNodeRecheckInterval)
+				failed = 0
 			}
+			wait = retry()
 		} else {
+			failed = 0
 			wait = h.cfg.BootNodeRecheckInterval
 		}
 		timer.Reset(wait)
