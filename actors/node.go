@@ -15,6 +15,7 @@ import (
 
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
+	"github.com/b7s-actor/b7s/internal/actorsystem"
 	"github.com/b7s-actor/b7s/internal/check"
 	"github.com/b7s-actor/b7s/internal/tracing"
 	"github.com/b7s-actor/b7s/messages"
@@ -143,7 +144,7 @@ func Start(cfg Config, deps Deps) (*Node, error) {
 		return nil, errors.New("node: a worker needs a function store and an executor")
 	}
 	log := deps.Log.With().Str("role", string(cfg.Role)).Logger()
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+	system := actorsystem.New(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return newSlogLogger(log.With().Str("component", "protoactor").Logger())
 	}))
 	reg := inspect.NewRegistry(cfg.Inspect, describe)

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/internal/actorsystem"
 )
 
 // System is an actor system for one test, with the node's inspection registry and logging.
@@ -47,7 +48,7 @@ func NewSystem(t testing.TB, opts ...SystemOption) *System {
 	}
 	w := zerolog.NewTestWriter(t)
 	log := zerolog.New(w).Level(zerolog.WarnLevel).With().Timestamp().Logger()
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+	sys := actorsystem.New(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}))
 	t.Cleanup(sys.Shutdown)
