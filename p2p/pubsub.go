@@ -24,8 +24,9 @@ type Message struct {
 // subscription): large enough for bursts, still bounded.
 const pubsubQueueSize = 1024
 
-// seenMessagesTTL is how long gossipsub remembers a message ID to drop its duplicates.
-const seenMessagesTTL = 30 * time.Second
+// seenMessagesTTL is how long gossipsub remembers a message ID to drop its duplicates: twice
+// the longest a message is gossiped (HistoryLength, 5 heartbeats of 1 s).
+const seenMessagesTTL = 10 * time.Second
 
 // Subscription delivers a topic's messages, without the node's own. It is an interface so that
 // the node's actors can be tested with a subscription of their own making.
