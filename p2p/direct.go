@@ -81,8 +81,8 @@ func (h *Host) handleStream(s network.Stream) {
 		return nil
 	}
 	chunk := h.readChunks.Get().(*[]byte)
+	defer h.readChunks.Put(chunk)
 	data, err := readMessage(s, h.cfg.MaxDirectMessageBytes, reserve, *chunk)
-	h.readChunks.Put(chunk)
 	if err != nil {
 		_ = s.Reset()
 		h.log.Debug().Err(err).Str("peer", from.String()).Msg("direct message rejected")
@@ -96,10 +96,25 @@ func (h *Host) handleStream(s network.Stream) {
 	}
 	// Only the first line counts (spec §1.3). Discard the rest, up to the
 	// limit, so that the sender's Close completes instead of being reset.
-	if n, _ := io.Copy(io.Discard, io.LimitReader(s, int64(h.cfg.MaxDirectMessageBytes)+1)); n > int64(h.cfg.MaxDirectMessageBytes) {
-		_ = s.Reset()
-	} else {
+	if discardRest(s, h.cfg.MaxDirectMessageBytes, *chunk) {
 		_ = s.Close()
+	} else {
+		_ = s.Reset()
+	}
+}
+
+// discardRest reads r to its end through buf and reports whether it ended within limit bytes.
+// It reads into the caller's buffer rather than through io.Discard, whose pooled 8 KiB buffers
+// the collector empties every cycle: under load that was an allocation per message.
+func discardRest(r io.Reader, limit int, buf []byte) bool {
+	lr := io.LimitReader(r, int64(limit)+1)
+	n := 0
+	for {
+		k, err := lr.Read(buf)
+		n += k
+		if err != nil {
+			return n <= limit
+		}
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -154,6 +156,29 @@ func TestReadMessage(t *testing.T) {
 			got, err := readMessage(strings.NewReader(tt.in), tt.limit, nil, nil)
 			if !errors.Is(err, tt.err) || (tt.err == nil && string(got) != tt.want) {
 				t.Fatalf("readMessage = %.20q, %v; want %.20q, %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
+func TestDiscardRest(t *testing.T) {
+	errBroken := errors.New("stream reset")
+	for _, c := range []struct {
+		name   string
+		r      io.Reader
+		withIn bool
+	}{
+		{"nothing after the first line", strings.NewReader(""), true},
+		{"less than the limit", strings.NewReader(strings.Repeat("x", 100)), true},
+		{"exactly the limit", strings.NewReader(strings.Repeat("x", 1000)), true},
+		{"one byte over the limit", strings.NewReader(strings.Repeat("x", 1001)), false},
+		{"far over the limit, read only up to it", io.MultiReader(strings.NewReader(strings.Repeat("x", 5000)), iotest.ErrReader(errBroken)), false},
+		{"a broken stream within the limit", io.MultiReader(strings.NewReader("xy"), iotest.ErrReader(errBroken)), true},
+		{"one byte at a time", iotest.OneByteReader(strings.NewReader(strings.Repeat("x", 999))), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := discardRest(c.r, 1000, make([]byte, 64)); got != c.withIn {
+				t.Errorf("discardRest = %v, want %v", got, c.withIn)
 			}
 		})
 	}
