@@ -237,7 +237,7 @@ func TestInstaller_AnswersThePublisherNotTheForwarder(t *testing.T) {
 			if m.to != publisher {
 				t.Fatalf("answered %s, want the publisher", m.to)
 			}
-			want := `{"code":"202","message":"installed","cid":"` + helloCID + `","type":"MsgInstallFunctionResponse"}`
+			want := `{"code":"202","message":"installed","cid":"` + helloCID + `","type":"MsgInstallFunctionResponse"}` + "\n"
 			if string(m.data) != want {
 				t.Fatalf("sent %s\nwant %s", m.data, want)
 			}

@@ -37,7 +37,7 @@ func newOutbox(host Host, timeout time.Duration, metrics *nodeMetrics, log zerol
 
 // send delivers msg to peer to in the background; done (optional) gets the outcome.
 func (o *outbox) send(to peer.ID, msg messages.Message, done func(error)) {
-	o.deliver(msg, to, "", done, func(ctx context.Context, data []byte) error {
+	o.deliver(msg, messages.EncodeLine, to, "", done, func(ctx context.Context, data []byte) error {
 		if err := o.host.Send(ctx, to, data); err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func (o *outbox) send(to peer.ID, msg messages.Message, done func(error)) {
 
 // publish publishes msg on topic in the background; done (optional) gets the outcome.
 func (o *outbox) publish(topic string, msg messages.Message, done func(error)) {
-	o.deliver(msg, "", topic, done, func(ctx context.Context, data []byte) error {
+	o.deliver(msg, messages.Encode, "", topic, done, func(ctx context.Context, data []byte) error {
 		if err := o.host.Publish(ctx, topic, data); err != nil {
 			return err
 		}
@@ -58,13 +58,15 @@ func (o *outbox) publish(topic string, msg messages.Message, done func(error)) {
 }
 
 // deliver encodes msg and runs transmit with it off the caller's goroutine, bounded by the
-// outbox's timeout and counted for drain. The message goes to peer to or on topic.
-func (o *outbox) deliver(msg messages.Message, to peer.ID, topic string, done func(error), transmit func(context.Context, []byte) error) {
+// outbox's timeout and counted for drain. The message goes to peer to or on topic. A direct
+// message is encoded as a line (the host then sends it as it is), a published one without.
+func (o *outbox) deliver(msg messages.Message, encode func(messages.Message) ([]byte, error), to peer.ID, topic string,
+	done func(error), transmit func(context.Context, []byte) error) {
 	var span trace.Span
 	if o.tracing.Enabled() {
 		msg, span = traceOutbound(o.tracing, msg, to, topic)
 	}
-	data, err := messages.Encode(msg)
+	data, err := encode(msg)
 	if err != nil {
 		if span != nil {
 			endSpan(span, err)

@@ -88,9 +88,27 @@ func Encode(m Message) ([]byte, error) {
 	if m == nil {
 		return nil, fmt.Errorf("encode: nil message")
 	}
-	b, err := json.Marshal(m)
+	// Every message marshals itself into compact JSON; json.Marshal would only check and copy it.
+	var b []byte
+	var err error
+	if jm, ok := m.(json.Marshaler); ok {
+		b, err = jm.MarshalJSON()
+	} else {
+		b, err = json.Marshal(m)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", m.Type(), err)
 	}
 	return b, nil
+}
+
+// EncodeLine is Encode followed by a newline, the form of a direct message (spec §1.3: the
+// receiver reads up to the first newline). The newline goes in the room the encoding keeps for
+// it, so the message is not copied to add it.
+func EncodeLine(m Message) ([]byte, error) {
+	b, err := Encode(m)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
