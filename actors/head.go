@@ -29,16 +29,12 @@ func (n *Node) Execute(ctx context.Context, req messages.ExecutionRequest) (mess
 	// The supervisor answers by its own deadlines; the future's is only a backstop.
 	future := n.root.RequestFuture(requests,
 		&startRequest{RequestID: id, Request: req.Request(), Topic: req.Topic, Carrier: n.tracing.Carrier(ctx)}, rollCall+exec+10*time.Second)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			n.root.Send(requests, &cancelRequest{RequestID: id, Reason: context.Cause(ctx).Error()})
-		case <-done:
-		}
-	}()
+	// A callback rather than a goroutine per request waiting on ctx.
+	stopWatching := context.AfterFunc(ctx, func() {
+		n.root.Send(requests, &cancelRequest{RequestID: id, Reason: context.Cause(ctx).Error()})
+	})
 	res, err := future.Result()
-	close(done)
+	stopWatching()
 	if err != nil {
 		return messages.ExecutionResponse{RequestID: id}, fmt.Errorf("request %s: %w", id, err)
 	}
