@@ -47,8 +47,8 @@ func (d *Daemon) hostCheck() api.Check {
 	return api.Check{Name: "host", OK: true, Detail: strings.Join(addrs, " ")}
 }
 
-// listenersCheck: every topic's listener and the direct listener run (a restarting listener
-// hears nothing until it is back).
+// listenersCheck: every topic's listener and the direct listener run (a failed or restarting
+// listener hears nothing until it is back, and a restart may wait out a backoff).
 func (d *Daemon) listenersCheck() api.Check {
 	want := map[string]bool{"node/direct": false}
 	for _, t := range d.Host.Topics() {

@@ -17,6 +17,9 @@ const (
 	StateRunning    = "running"
 	StateRestarting = "restarting"
 	StateStopping   = "stopping"
+	// StateFailed: its handling of a message panicked and its supervisor has not restarted
+	// or stopped it yet; a restart may be waiting out its backoff, with the mailbox suspended.
+	StateFailed = "failed"
 )
 
 // Registry records the life of every actor spawned with its Props. One per node: it is the
@@ -190,6 +193,7 @@ func (r *Registry) failed(e *entry, reason any) {
 	e.mailbox.received.Add(1)
 	e.lastError.Store(fmt.Sprint(reason))
 	e.errorAt.Store(r.now().UnixNano())
+	e.state.Store(StateFailed)
 }
 
 // receiveKept runs next and keeps the message in e's ring, with how long it took and how it

@@ -103,3 +103,36 @@ func TestRegistry_FailedSpawnUnderATakenNameKeepsTheLiveEntry(t *testing.T) {
 		}
 	})
 }
+
+// heldRestart is a supervisor that restarts a failed child only when the test says so, as a
+// restart backoff holds it.
+type heldRestart struct{ restarts chan func() }
+
+func (h heldRestart) HandleFailure(_ *actor.ActorSystem, supervisor actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, _, _ any) {
+	h.restarts <- func() { supervisor.RestartChildren(child) }
+}
+
+// Between its panic and its restart an actor is "failed", not "running": a listener waiting
+// out its backoff must not look like one that listens (readiness reads this state).
+func TestRegistry_AFailedActorIsFailedUntilItsRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := actortest.NewSystem(t)
+		held := heldRestart{restarts: make(chan func(), 1)}
+		sys.Spawn(t, "parent", "test-parent", parentProducer(sys.Registry), actor.WithSupervisor(held))
+		child := actor.NewPID(sys.Address(), "parent/worker")
+		sys.WaitActor(t, "parent/worker", func(a inspect.ActorInfo) bool { return a.State == inspect.StateRunning }, time.Second)
+
+		sys.Send(child, boom{})
+		restart := <-held.restarts
+		synctest.Wait()
+		info := sys.WaitActor(t, "parent/worker", func(a inspect.ActorInfo) bool { return a.State == inspect.StateFailed }, time.Second)
+		if info.LastError == "" || info.Restarts != 0 {
+			t.Fatalf("failed actor = %+v, want its error and no restart yet", info)
+		}
+
+		restart()
+		sys.WaitActor(t, "parent/worker", func(a inspect.ActorInfo) bool {
+			return a.State == inspect.StateRunning && a.Restarts == 1
+		}, time.Second)
+	})
+}

@@ -93,7 +93,7 @@
       name.textContent = a.name;
       name.style.paddingLeft = (8 + depth * 16) + "px";
       if (a.restarts > 0) name.appendChild(el("span", "⟳" + a.restarts, "badge r"));
-      const isFailed = !!a.last_error || a.state === "restarting" || a.state === "stopping";
+      const isFailed = !!a.last_error || a.state === "failed" || a.state === "restarting" || a.state === "stopping";
       if (a.last_error) { name.appendChild(el("span", "✖", "badge f")); failed++; }
       tr.cells[1].textContent = a.kind;
       tr.cells[2].textContent = a.state;
