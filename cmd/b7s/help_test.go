@@ -25,7 +25,7 @@ func TestHelp_EverySubcommandPrintsItsFlags(t *testing.T) {
 			"--stdin string", "--arg stringArray", "--env stringArray", "--timeout int", "--fuel uint", "--json",
 			"--attribute stringArray", "--attested-by stringArray", "--attested",
 		},
-		"soak":    {"Usage: b7s soak", "--requests int", "--concurrency int", "--seed uint", "--max-time duration"},
+		"soak":    {"Usage: b7s soak", "--requests int", "--concurrency int", "--seed uint", "--max-time duration", "--echo"},
 		"version": {"Usage: b7s version", "--json"},
 		"probe":   {"Usage: b7s probe", "--api string", "--ready"},
 		"bench": {

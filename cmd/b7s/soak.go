@@ -38,6 +38,9 @@ type soakConfig struct {
 	MaxTime     time.Duration // the whole run, start to report
 	Slack       int           // goroutines a node may keep above its idle count afterwards
 	Faults      bool          // false: the same load on a healthy network, to compare with
+	// Echo: each request's stdin is its own ("soak-<index>"), and every result that exited 0
+	// must print it back (the example does), so a result given to the wrong request shows.
+	Echo bool
 }
 
 func defaultSoakConfig() soakConfig {
@@ -45,7 +48,7 @@ func defaultSoakConfig() soakConfig {
 	d.Workers, d.Dir, d.BasePort, d.RestAPI, d.MetricsBasePort, d.DebugBasePort = 3, ".soak", 29527, "127.0.0.1:28080", 29100, 29160
 	d.Wasm, d.LogLevel = filepath.Join("bin", "examples", "tiny.wasm"), "warn"
 	return soakConfig{devnet: d, Requests: 10_000, Concurrency: 32, Seed: 1, Timeout: 5,
-		Overrun: 2 * time.Second, MaxTime: 2 * time.Minute, Slack: 50, Faults: true}
+		Overrun: 2 * time.Second, MaxTime: 2 * time.Minute, Slack: 50, Faults: true, Echo: true}
 }
 
 func (c soakConfig) validate() error {
@@ -80,6 +83,7 @@ func runSoak(args []string, stdout io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the request mix and the faults")
 	fs.IntVar(&cfg.Timeout, "timeout", cfg.Timeout, "each request's timeout in seconds (roll call and gathering)")
 	fs.BoolVar(&cfg.Faults, "faults", cfg.Faults, "inject the faults (--faults=false: the same load on a healthy network)")
+	fs.BoolVar(&cfg.Echo, "echo", cfg.Echo, "give each request its own stdin and require every result that exited 0 to print it (--echo=false for a --wasm that does not)")
 	fs.DurationVar(&cfg.MaxTime, "max-time", cfg.MaxTime, "bound on the whole run")
 	fs.StringVar(&cfg.devnet.Dir, "dir", cfg.devnet.Dir, "directory of the devnet (wiped at start)")
 	fs.StringVar(&cfg.devnet.Wasm, "wasm", cfg.devnet.Wasm, "function to run")
@@ -131,6 +135,19 @@ type soakAnswer struct {
 	refused  int  // times the head did not accept it (while it restarted) before it did
 	lost     bool // accepted, no answer
 	sent     time.Time
+	// wrongOutput describes a result that exited 0 without its request's stdin in its stdout.
+	wrongOutput string
+}
+
+// wrongEcho returns what is wrong with resp when one of its results exited 0 without printing
+// stdin (see soakConfig.Echo), or "".
+func wrongEcho(resp messages.ExecutionResponse, stdin string) string {
+	for _, r := range resp.Results {
+		if r.Result.ExitCode == 0 && !strings.HasSuffix(strings.TrimRight(r.Result.Stdout, "\n"), "stdin: "+stdin) {
+			return fmt.Sprintf("request %s (stdin %q): a result printed %q", resp.RequestID, stdin, r.Result.Stdout)
+		}
+	}
+	return ""
 }
 
 func (s *soak) run(ctx context.Context) (err error) {
@@ -269,6 +286,10 @@ func (s *soak) load(ctx context.Context, api *client.Client, base messages.Execu
 				}
 				req := base
 				req.Config.NumberOfNodes = counts[i]
+				if s.cfg.Echo {
+					stdin := fmt.Sprintf("soak-%d", i)
+					req.Config.Stdin = &stdin
+				}
 				answers[i] = s.send(ctx, api, req)
 				done.Add(1)
 			}
@@ -293,6 +314,9 @@ func (s *soak) send(ctx context.Context, api *client.Client, req messages.Execut
 		switch {
 		case err == nil:
 			a.status, a.code, a.id = "200 OK", resp.Code, resp.RequestID
+			if req.Config.Stdin != nil {
+				a.wrongOutput = wrongEcho(resp, *req.Config.Stdin)
+			}
 			return a
 		case errors.As(err, &httpErr) && httpErr.Status == http.StatusServiceUnavailable && httpErr.RetryAfter > 0:
 			// The head is draining: it took nothing, and says when to come back.
@@ -551,6 +575,12 @@ func (s *soak) report(answers []soakAnswer, elapsed time.Duration, before map[st
 			}
 		}
 	}
+	var wrongOutputs []string
+	for _, a := range answers {
+		if a.wrongOutput != "" {
+			wrongOutputs = append(wrongOutputs, a.wrongOutput)
+		}
+	}
 	duplicates := 0
 	for _, n := range ids {
 		if n > 1 {
@@ -569,6 +599,9 @@ func (s *soak) report(answers []soakAnswer, elapsed time.Duration, before map[st
 		fmt.Fprintf(w, "  %6d  %s\n", statuses[k], k)
 	}
 	fmt.Fprintf(w, "without an answer  %d (must be 0)\nduplicates        %d (must be 0)\n", unanswered, duplicates)
+	if s.cfg.Echo {
+		fmt.Fprintf(w, "wrong output      %d (must be 0; every result that exited 0 printed its own request's stdin)\n", len(wrongOutputs))
+	}
 	fmt.Fprintf(w, "latency    p50 %v  p99 %v  max %v; latest answer past its deadline: %v\n",
 		roundLatency(lat.P50), roundLatency(lat.P99), roundLatency(lat.Max), max(overrun, 0).Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -593,6 +626,9 @@ func (s *soak) report(answers []soakAnswer, elapsed time.Duration, before map[st
 	}
 	if duplicates > 0 {
 		failures = append(failures, fmt.Sprintf("%d answers repeated a request ID", duplicates))
+	}
+	if len(wrongOutputs) > 0 {
+		failures = append(failures, fmt.Sprintf("%d answers carried a result that is not their request's, the first: %s", len(wrongOutputs), wrongOutputs[0]))
 	}
 	if overrun > s.cfg.Overrun {
 		failures = append(failures, fmt.Sprintf("an answer came %v past its deadline (bound %v)", overrun.Round(time.Millisecond), s.cfg.Overrun))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/b7s-actor/b7s/actors"
+	"github.com/b7s-actor/b7s/messages"
 )
 
 // The soak's verdict: each broken promise is named, and a clean run has none.
@@ -30,6 +31,8 @@ func TestSoakReport_NamesEachBrokenPromise(t *testing.T) {
 		{"files kept", []soakAnswer{ok("a")}, soakSample{Goroutines: 90, FDs: 67}, []string{"kept 67 open files"}},
 		{"worker back in service", []soakAnswer{ok("a")}, soakSample{Goroutines: 90, FDs: 16, Executions: 3}, nil},
 		{"worker never back", []soakAnswer{ok("a")}, soakSample{Goroutines: 90, FDs: 16}, []string{"did not come back into service"}},
+		{"another request's result", []soakAnswer{ok("a"), {status: "200 OK", code: "200", id: "b", wrongOutput: "request b: a result printed \"stdin: soak-7\""}},
+			soakSample{Goroutines: 90, FDs: 16}, []string{"1 answers carried a result that is not their request's, the first: request b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +49,30 @@ func TestSoakReport_NamesEachBrokenPromise(t *testing.T) {
 				if !strings.Contains(got[i], w) {
 					t.Errorf("failure %q lacks %q", got[i], w)
 				}
+			}
+		})
+	}
+}
+
+func TestWrongEcho(t *testing.T) {
+	result := func(exit int, stdout string) messages.AggregatedResult {
+		return messages.AggregatedResult{Result: messages.RuntimeOutput{ExitCode: exit, Stdout: stdout}}
+	}
+	for _, c := range []struct {
+		name    string
+		results []messages.AggregatedResult
+		wrong   bool
+	}{
+		{"its own stdin", []messages.AggregatedResult{result(0, "Hello from b7s-actor! stdin: soak-3\n")}, false},
+		{"another request's stdin", []messages.AggregatedResult{result(0, "Hello from b7s-actor! stdin: soak-31\n")}, true},
+		{"nothing printed", []messages.AggregatedResult{result(0, "")}, true},
+		{"a failed run is not checked", []messages.AggregatedResult{result(1, ""), result(0, "x stdin: soak-3")}, false},
+		{"no results", nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := wrongEcho(messages.ExecutionResponse{RequestID: "r", Results: c.results}, "soak-3")
+			if (got != "") != c.wrong {
+				t.Errorf("wrongEcho = %q, want wrong %v", got, c.wrong)
 			}
 		})
 	}
