@@ -113,13 +113,17 @@ func TestWork_DrainKeepsTheRollCallsItAnswered(t *testing.T) {
 		if r := f.response(t); r.Code != messages.CodeNotAvailable {
 			t.Fatalf("the promise is its head's, not %s's: answered %+v, want 503", other, r)
 		}
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"}) // draining: no new promise is made
+		f.nothingSent(t)
 
-		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"}) // again, so that a promise is open
-		f.nothingSent(t)                                      // but draining: no new promise
+		// The stranger's attempt did not use up the head's promise.
 		f.execute("r-fn", "fn")
-		if r := f.response(t); r.Code != messages.CodeNotAvailable {
-			t.Fatalf("a promise is kept once: answered %+v, want 503", r)
+		waiter.ExpectNone(t, time.Second) // running
+		close(f.runner.release)
+		if r := f.response(t); r.RequestID != "r-fn" || r.Code != messages.CodeOK {
+			t.Fatalf("the head's execute after a stranger's: %+v, want 200", r)
 		}
+		actortest.Expect[*drained](t, waiter, time.Minute)
 	})
 }
 

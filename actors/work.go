@@ -55,7 +55,8 @@ type workConfig struct {
 	ExecutionTimeout time.Duration
 	// PromiseWindow is how long after answering a roll call "202" the worker takes that
 	// request's MsgExecute even while draining: the head sends it once its roll call ends,
-	// within its roll-call timeout (one setting: actors.Config.RollCallTimeout). A drain waits
+	// within its roll-call timeout (one setting: actors.Config.RollCallTimeout) unless the
+	// request set a longer timeout of its own, which roll calls do not carry. A drain waits
 	// for the window of the promises still open; zero: none are kept.
 	PromiseWindow time.Duration
 	Drain         *drainState       // draining: silent on roll calls, new MsgExecute refused "503"
@@ -149,9 +150,10 @@ func (w *work) Receive(ctx actor.Context) {
 	case *promisesLapsed:
 		w.promiseCheck = nil
 		w.drainWaiters.notify(ctx, w.idle(ctx))
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		if w.promiseCheck != nil {
 			w.promiseCheck()
+			w.promiseCheck = nil
 		}
 	}
 }
@@ -197,14 +199,15 @@ func (w *work) openPromisesUntil(now time.Time) time.Time {
 }
 
 // keptPromise reports whether m is the MsgExecute of a roll call this worker answered "202"
-// to its sender within the window, and forgets the promise: it is answered either way.
+// to its sender within the window. The promise is then used up; one sent by another peer
+// (request IDs are public: roll calls carry them) leaves it to its head.
 func (w *work) keptPromise(from peer.ID, m messages.MsgExecute) bool {
 	p, ok := w.promises.Peek(m.RequestID)
-	if !ok {
+	if !ok || p.origin != from {
 		return false
 	}
 	w.promises.Remove(m.RequestID)
-	return p.origin == from && time.Now().Before(p.until)
+	return time.Now().Before(p.until)
 }
 
 // busy: an execution with the defaults could neither start nor wait.
