@@ -70,6 +70,9 @@ func TestRecent_RecordsLifeSendersPanicsAndNotes(t *testing.T) {
 			t.Errorf("last error at %v, want at or after %v", info.LastErrorAt, before)
 		}
 		sys.Ask(t, child, ping{}, time.Second)
+		// The answer can arrive before the actor's handling of ping is recorded (the record is
+		// kept once the handler returns); wait until the actor is idle.
+		synctest.Wait()
 		sys.Registry.Note(child, inspect.Label{Type: "sent", Request: "r9", Detail: "to elsewhere"})
 
 		recs, _ := sys.Registry.Recent("parent/worker")
