@@ -93,7 +93,8 @@ func TestWork_RollCallWaitingForAnInstallStaysUnansweredWhenTheDrainBegins(t *te
 }
 
 // A roll call answered "202" just before the drain began is a promise: its head's MsgExecute
-// runs, and the drain waits for it, instead of the request failing with "503".
+// runs, and the drain waits for it, instead of the request failing with "503". A stranger's
+// MsgExecute with the same request ID is refused and leaves the promise to the head.
 func TestWork_DrainKeepsTheRollCallsItAnswered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, drain := drainingWorkFixture(t, 1, 0)
@@ -122,25 +123,6 @@ func TestWork_DrainKeepsTheRollCallsItAnswered(t *testing.T) {
 		close(f.runner.release)
 		if r := f.response(t); r.RequestID != "r-fn" || r.Code != messages.CodeOK {
 			t.Fatalf("the head's execute after a stranger's: %+v, want 200", r)
-		}
-		actortest.Expect[*drained](t, waiter, time.Minute)
-	})
-}
-
-func TestWork_DrainRunsThePromisedExecution(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f, drain := drainingWorkFixture(t, 1, 0)
-		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn"})
-		f.sent(t) // 202
-
-		drain.on.Store(true)
-		waiter := f.sys.NewProbe(t, "drain-waiter")
-		f.sys.Root.RequestWithCustomSender(f.work, &drainWait{}, waiter.PID)
-		f.execute("r-fn", "fn")
-		waiter.ExpectNone(t, time.Second) // running
-		close(f.runner.release)
-		if r := f.response(t); r.RequestID != "r-fn" || r.Code != messages.CodeOK {
-			t.Fatalf("promised execution answered %+v, want 200", r)
 		}
 		actortest.Expect[*drained](t, waiter, time.Minute)
 	})
