@@ -171,7 +171,7 @@ func (w *work) idle(ctx actor.Context) bool {
 	if !w.cfg.Drain.active() {
 		return true
 	}
-	last := w.openPromisesUntil(time.Now())
+	last := w.promisesOpenUntil(time.Now())
 	if last.IsZero() {
 		return true
 	}
@@ -181,21 +181,17 @@ func (w *work) idle(ctx actor.Context) bool {
 	return false
 }
 
-// openPromisesUntil is when the last promise still open at now ends (zero: none is open);
-// promises already past are forgotten on the way.
-func (w *work) openPromisesUntil(now time.Time) time.Time {
-	var last time.Time
-	for _, id := range w.promises.Keys() {
-		p, ok := w.promises.Peek(id)
-		switch {
-		case !ok:
-		case !now.Before(p.until):
-			w.promises.Remove(id)
-		case p.until.After(last):
-			last = p.until
-		}
+// promisesOpenUntil is when the last promise open at now lapses (zero: none is open). Every
+// promise has the same window, so the newest lapses last.
+func (w *work) promisesOpenUntil(now time.Time) time.Time {
+	keys := w.promises.Keys() // oldest first
+	if len(keys) == 0 {
+		return time.Time{}
 	}
-	return last
+	if p, _ := w.promises.Peek(keys[len(keys)-1]); now.Before(p.until) {
+		return p.until
+	}
+	return time.Time{}
 }
 
 // keptPromise reports whether m is the MsgExecute of a roll call this worker answered "202"

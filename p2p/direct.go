@@ -104,18 +104,12 @@ func (h *Host) handleStream(s network.Stream) {
 }
 
 // discardRest reads r to its end through buf and reports whether it ended within limit bytes.
-// It reads into the caller's buffer rather than through io.Discard, whose pooled 8 KiB buffers
-// the collector empties every cycle: under load that was an allocation per message.
+// io.Discard is hidden behind a plain Writer so that CopyBuffer reads through buf rather than
+// through io.Discard's own pooled 8 KiB buffers, which the collector empties every cycle: under
+// load that was an allocation per message.
 func discardRest(r io.Reader, limit int, buf []byte) bool {
-	lr := io.LimitReader(r, int64(limit)+1)
-	n := 0
-	for {
-		k, err := lr.Read(buf)
-		n += k
-		if err != nil {
-			return n <= limit
-		}
-	}
+	n, _ := io.CopyBuffer(struct{ io.Writer }{io.Discard}, io.LimitReader(r, int64(limit)+1), buf)
+	return n <= int64(limit)
 }
 
 // readMessage reads up to the first '\n' or EOF. It stops reading at the

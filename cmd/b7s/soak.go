@@ -553,6 +553,7 @@ func (s *soak) report(answers []soakAnswer, elapsed time.Duration, before map[st
 	var lats []time.Duration
 	var overrun time.Duration
 	unanswered, refused, sent := 0, 0, 0
+	var wrongOutputs []string
 	for _, a := range answers {
 		if a.status == "" {
 			continue // never sent: the run was cut short
@@ -573,12 +574,9 @@ func (s *soak) report(answers []soakAnswer, elapsed time.Duration, before map[st
 			if a.id != "" {
 				ids[a.id]++
 			}
-		}
-	}
-	var wrongOutputs []string
-	for _, a := range answers {
-		if a.wrongOutput != "" {
-			wrongOutputs = append(wrongOutputs, a.wrongOutput)
+			if a.wrongOutput != "" {
+				wrongOutputs = append(wrongOutputs, a.wrongOutput)
+			}
 		}
 	}
 	duplicates := 0
