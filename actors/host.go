@@ -15,6 +15,9 @@ type Host interface {
 	// Connected says whether there is a live connection to p (roll-call answers count only from
 	// live peers).
 	Connected(p peer.ID) bool
+	// AddrInfo is what the host knows of p's addresses (a head passes them on in
+	// MsgFormCluster, so that replicas not yet connected can reach each other).
+	AddrInfo(p peer.ID) peer.AddrInfo
 	Publish(ctx context.Context, topic string, data []byte) error
 	Send(ctx context.Context, to peer.ID, data []byte) error
 	Subscribe(topic string) (p2p.Subscription, error)

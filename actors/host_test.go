@@ -48,6 +48,8 @@ func (h *fakeHost) ID() peer.ID { return h.self }
 
 func (h *fakeHost) Connected(p peer.ID) bool { return h.connected == nil || h.connected(p) }
 
+func (h *fakeHost) AddrInfo(p peer.ID) peer.AddrInfo { return peer.AddrInfo{ID: p} }
+
 func (h *fakeHost) Publish(_ context.Context, topic string, data []byte) error {
 	h.published <- sentMessage{topic: topic, data: data}
 	return nil

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -22,6 +24,12 @@ type nodeMetrics struct {
 	rollCallsSkipped     *prometheus.CounterVec // {reason}
 	functionExecutions   *prometheus.CounterVec // {function}
 	info                 *prometheus.GaugeVec   // {id,version,role}
+	// Consensus clusters of a worker, by consensus ("raft"); failed also by reason.
+	clustersFormed    *prometheus.CounterVec // {consensus}
+	clustersDisbanded *prometheus.CounterVec // {consensus}
+	clustersFailed    *prometheus.CounterVec // {consensus,reason}
+	clustersAlive     *prometheus.GaugeVec   // {consensus}
+	raftExecute       *prometheus.SummaryVec // {function}
 	// functions and topics bound the label values that come from clients.
 	functions *labelSet
 	topics    *labelSet
@@ -54,8 +62,19 @@ func newMetrics(reg prometheus.Registerer) *nodeMetrics {
 		functionExecutions: counter("b7s_node_function_executions", "Function executions requested of this node, by function.", "function"),
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "b7s_node_info", Help: "Always 1; labels describe the node."}, []string{"id", "version", "role"}),
+		clustersFormed:    counter("b7s_node_clusters_formed", "Consensus clusters this worker joined that found a leader, by consensus.", "consensus"),
+		clustersDisbanded: counter("b7s_node_clusters_disbanded", "Consensus clusters this worker left because their head disbanded them, by consensus.", "consensus"),
+		clustersFailed: counter("b7s_node_clusters_failed",
+			"Consensus clusters this worker refused or dropped, by consensus and reason: refused (a MsgFormCluster it cannot serve), start, no_leader (none within the formation timeout), abandoned (their head went silent).", "consensus", "reason"),
+		clustersAlive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "b7s_node_clusters_alive", Help: "Consensus clusters this worker is in now, by consensus."}, []string{"consensus"}),
+		// Spec §11: a summary of the run of a request a Raft cluster committed, by function.
+		raftExecute: prometheus.NewSummaryVec(prometheus.SummaryOpts{
+			Name: "b7s_raft_execute_milliseconds", Help: "Runs of requests committed by a Raft cluster, in milliseconds, by function.",
+			Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}, MaxAge: 10 * time.Second}, []string{"function"}),
 	}
 	if reg != nil {
+		reg.MustRegister(m.clustersFormed, m.clustersDisbanded, m.clustersFailed, m.clustersAlive, m.raftExecute)
 		reg.MustRegister(m.messagesProcessed, m.messagesProcessedOK, m.messagesProcessedErr, m.messagesSent,
 			m.messagesPublished, m.messagesDropped, m.topicMessages, m.topicSubscriptions, m.directMessages,
 			m.rollCallsPublished, m.rollCallsSeen, m.rollCallsApplied, m.rollCallsSkipped, m.functionExecutions, m.info)

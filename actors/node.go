@@ -15,6 +15,7 @@ import (
 
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/attest"
+	craft "github.com/b7s-actor/b7s/consensus/raft"
 	"github.com/b7s-actor/b7s/internal/actorsystem"
 	"github.com/b7s-actor/b7s/internal/check"
 	"github.com/b7s-actor/b7s/internal/tracing"
@@ -41,6 +42,9 @@ type Config struct {
 	// Worker
 	Concurrency int // executions at once
 	QueueSize   int // executions waiting for a slot or for the runner's budget; more are refused with "503"
+	// Cluster is consensus clusters' timing; its FormTimeout is also how long a head waits for
+	// its workers to form one.
+	Cluster ClusterConfig
 }
 
 // DefaultConfig returns a worker's configuration with the spec's intervals.
@@ -59,6 +63,7 @@ func DefaultConfig() Config {
 		ResultCacheSize:  1000,
 		Concurrency:      10,
 		QueueSize:        100,
+		Cluster:          DefaultClusterConfig(),
 	}
 }
 
@@ -76,6 +81,7 @@ func (c Config) Validate() error {
 		c.Backoff.validate(),
 		c.Installer.validate(),
 		c.Inspect.Validate(),
+		c.Cluster.validate(),
 	}
 	if c.Role == RoleWorker {
 		errs = append(errs, check.Min("Concurrency", c.Concurrency, 1))
@@ -99,6 +105,9 @@ type Deps struct {
 	Middleware []actor.ReceiverMiddleware
 	// Tracing makes the spans of spec §11 and carries their context in messages; nil is off.
 	Tracing *tracing.Provider
+	// Raft carries workers' Raft clusters over the host (consensus/raft); nil: a worker serves
+	// none and stays silent on Raft roll calls.
+	Raft *craft.Mux
 }
 
 // Node is a running b7s node: an actor system whose root actor supervises everything else.
@@ -215,9 +224,10 @@ func (n *Node) owners(deps Deps) []childSpec {
 			producer: newRequests(requestsConfig{
 				Self: deps.Host.ID(), Host: deps.Host, Outbox: n.outbox, Results: n.results,
 				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
+				FormTimeout: cfg.Cluster.FormTimeout,
 				Tree: n.tree, Metrics: n.metrics, Log: n.log, Drain: &n.drain, Tracing: deps.Tracing,
 			}),
-			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse},
+			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse, messages.TypeFormClusterResponse},
 			perRequest: true,
 		})
 	case RoleWorker:
@@ -227,9 +237,17 @@ func (n *Node) owners(deps Deps) []childSpec {
 				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize, ExecutionTimeout: cfg.ExecutionTimeout,
 				PromiseWindow: cfg.RollCallTimeout, Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"), Attestation: deps.Attestation,
 				Outbox: n.outbox, Results: n.results, Tree: n.tree, Metrics: n.metrics, Log: n.log,
-				Drain: &n.drain, Tracing: deps.Tracing,
+				Drain: &n.drain, Tracing: deps.Tracing, Clusters: n.child("clusters"), Raft: deps.Raft != nil,
 			}),
 			owns:       []string{messages.TypeRollCall, messages.TypeExecute},
+			perRequest: true,
+		}, childSpec{
+			name: "clusters", kind: "clusters",
+			producer: newClusters(clustersConfig{
+				ClusterConfig: cfg.Cluster, Self: deps.Host.ID(), Mux: deps.Raft, Work: n.child("work"),
+				ExecutionTimeout: cfg.ExecutionTimeout, Outbox: n.outbox, Tree: n.tree, Metrics: n.metrics, Log: n.log,
+			}),
+			owns:       []string{messages.TypeFormCluster, messages.TypeDisbandCluster},
 			perRequest: true,
 		})
 	}

@@ -27,6 +27,7 @@ type requestsConfig struct {
 	RollCallTimeout  time.Duration // when the request sets no timeout
 	ExecutionTimeout time.Duration // when the request sets no timeout
 	SettleWindow     time.Duration // number_of_nodes unset: how long to keep listening after the first answer
+	FormTimeout      time.Duration // consensus: how long the chosen workers have to form a cluster
 	Tree             *tree
 	Metrics          *nodeMetrics
 	Log              zerolog.Logger
@@ -117,6 +118,8 @@ func (r *requests) deliver(ctx actor.Context, d *delivery) {
 		id = m.RequestID
 	case messages.MsgExecuteResponse:
 		id = m.RequestID
+	case messages.MsgFormClusterResponse:
+		id = m.RequestID
 	default:
 		return
 	}
@@ -176,7 +179,10 @@ func newHeadRequest(cfg requestsConfig, req *startRequest) actor.Producer {
 func (s *headRequest) params() request.Params {
 	c := s.req.Request.Config
 	rollCall, exec := requestTimeouts(c, s.cfg.RollCallTimeout, s.cfg.ExecutionTimeout)
+	consensus, _ := c.Consensus() // checked in Started
 	return request.Params{
+		Consensus:        consensus,
+		FormTimeout:      s.cfg.FormTimeout,
 		RequestID:        s.req.RequestID,
 		FunctionID:       s.req.Request.FunctionID,
 		NodeCount:        c.NodeCount(),
@@ -199,9 +205,12 @@ func (s *headRequest) Receive(ctx actor.Context) {
 			s.trace.start(s.cfg.Tracing, tracing.SpanHeadExecute, trace.SpanKindClient, s.req.Carrier,
 				requestAttributes(s.req.RequestID, s.req.Request))
 		}
-		if c, _ := s.req.Request.Config.Consensus(); c != messages.ConsensusNone {
-			// Until this head can form clusters, a consensus request could only come back as
-			// every worker's "500"; say so instead.
+		if c, err := s.req.Request.Config.Consensus(); err != nil {
+			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeInvalid, Message: err.Error()})
+			return
+		} else if c == messages.ConsensusPBFT {
+			// Until this head can run PBFT, such a request could only come back as every
+			// worker's refusal; say so instead.
 			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeNotImplemented,
 				Message: fmt.Sprintf("%s consensus is not supported by this head yet", c)})
 			return
@@ -213,6 +222,12 @@ func (s *headRequest) Receive(ctx actor.Context) {
 		}
 		s.m, effects = request.Start(p, now)
 	case *actor.Stopping:
+		if s.m != nil {
+			// A panic or the node stopping: the workers still leave the cluster.
+			if peers := s.m.ClusterPeers(); len(peers) > 0 {
+				s.sendDisband(ctx.Self(), peers)
+			}
+		}
 		if !s.finished {
 			// A panic (per-request actors are stopped, not restarted) or the node stopping:
 			// the requester still gets exactly one answer.
@@ -252,6 +267,8 @@ func (s *headRequest) onReply(d *delivery, now time.Time) []request.Effect {
 			res = messages.NodeResult{ExecutionResult: messages.ExecutionResult{Code: m.Code}}
 		}
 		return s.m.Step(request.WorkerResult{From: d.From, Result: res}, now)
+	case messages.MsgFormClusterResponse:
+		return s.m.Step(request.ClusterFormed{From: d.From, Code: m.Code, Message: m.Message}, now)
 	}
 	return nil
 }
@@ -268,6 +285,10 @@ func (s *headRequest) apply(ctx actor.Context, effects []request.Effect, now tim
 			s.cancel = s.timers.SendOnce(max(e.At.Sub(now), 0), ctx.Self(), requestTick{})
 		case request.SendExecute:
 			s.sendExecute(ctx, e.To, now)
+		case request.SendFormCluster:
+			s.sendFormCluster(ctx, e.To)
+		case request.SendDisband:
+			s.sendDisband(ctx.Self(), e.To)
 		case request.Finish:
 			s.finish(ctx, e.Response)
 		}
@@ -283,7 +304,7 @@ func (s *headRequest) publishRollCall(self *actor.PID) {
 		Origin:     s.cfg.Self,
 		FunctionID: s.req.Request.FunctionID,
 		RequestID:  s.req.RequestID,
-		Consensus:  messages.ConsensusNone,
+		Consensus:  s.m.Params().Consensus,
 		Attributes: s.req.Request.Config.Attributes,
 	}
 	rc.Carrier = s.trace.carrier
@@ -303,6 +324,39 @@ func (s *headRequest) sendExecute(ctx actor.Context, to []peer.ID, now time.Time
 				root.Send(self, requestSendFailed{to: p, err: err})
 			}
 		})
+	}
+}
+
+// sendFormCluster asks the chosen workers to form the request's cluster, in the order they
+// answered (the first one starts the first election), with the addresses this head knows of
+// each, so that workers not yet connected to each other can connect (spec §4.6).
+func (s *headRequest) sendFormCluster(ctx actor.Context, to []peer.ID) {
+	msg := messages.MsgFormCluster{RequestID: s.req.RequestID, Peers: to, Consensus: s.m.Params().Consensus}
+	for _, p := range to {
+		if info := s.cfg.Host.AddrInfo(p); len(info.Addrs) > 0 {
+			msg.ConnectionInfo = append(msg.ConnectionInfo, info)
+		}
+	}
+	msg.Carrier = s.trace.carrier
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	for _, p := range to {
+		s.cfg.Tree.noteSent(self, msg, p, "")
+		s.cfg.Outbox.send(p, msg, func(err error) {
+			if err != nil {
+				root.Send(self, requestSendFailed{to: p, err: err})
+			}
+		})
+	}
+}
+
+// sendDisband tells the workers to leave the request's cluster. Nothing waits for it: a
+// worker that misses it drops the cluster when its head goes silent (ClusterConfig.AbandonAfter).
+func (s *headRequest) sendDisband(self *actor.PID, to []peer.ID) {
+	msg := messages.MsgDisbandCluster{RequestID: s.req.RequestID}
+	msg.Carrier = s.trace.carrier
+	for _, p := range to {
+		s.cfg.Tree.noteSent(self, msg, p, "")
+		s.cfg.Outbox.send(p, msg, nil)
 	}
 }
 

@@ -61,6 +61,17 @@ type workConfig struct {
 	PromiseWindow time.Duration
 	Drain         *drainState       // draining: silent on roll calls, new MsgExecute refused "503"
 	Tracing       *tracing.Provider // nil: off
+	// Clusters takes MsgExecute with consensus (the clusters actor); Raft says it serves Raft
+	// clusters, so Raft roll calls are answered.
+	Clusters *actor.PID
+	Raft     bool
+}
+
+// runCommitted asks the work actor to run a request a consensus cluster committed and to send
+// this node's result to Origin, the head (spec §5: every replica does).
+type runCommitted struct {
+	Origin peer.ID
+	Msg    messages.MsgExecute
 }
 
 // work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
@@ -104,6 +115,8 @@ type job struct {
 	// deadline is when its request's own timeout (else ExecutionTimeout) passes, counted from
 	// its arrival: the head stops waiting then, so the work stops too.
 	deadline time.Time
+	// committed: a Raft cluster committed it (timed in b7s_raft_execute_milliseconds).
+	committed bool
 }
 
 type runningJob struct {
@@ -140,6 +153,8 @@ func (w *work) Receive(ctx actor.Context) {
 		case messages.MsgExecute:
 			w.execute(ctx, m, wm)
 		}
+	case *runCommitted:
+		w.runCommitted(ctx, m)
 	case *installResult:
 		w.installed(ctx.Self(), m)
 	case *actor.Terminated:
@@ -236,8 +251,8 @@ func (w *work) functionLabel(cid string, installed bool) string {
 func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 	installed := w.cfg.Functions.IsInstalled(rc.FunctionID)
 	w.cfg.Metrics.rollCallsSeen.WithLabelValues(w.functionLabel(rc.FunctionID, installed)).Inc()
-	if rc.Consensus != messages.ConsensusNone {
-		// Consensus clusters are not implemented yet: volunteering would only fail later.
+	if rc.Consensus != messages.ConsensusNone && (rc.Consensus != messages.ConsensusRaft || !w.cfg.Raft) {
+		// A cluster this worker cannot join: volunteering would only fail later.
 		w.skip(rc, skipConsensus, attest.Mismatch{})
 		return
 	}
@@ -315,6 +330,21 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		log.Warn().Msg("execute without request_id dropped") // spec §4.5: nothing is sent
 		return
 	}
+	consensus, err := m.Config.Consensus()
+	if err != nil {
+		w.reply(ctx.Self(), d.From, m, messages.CodeError, executor.ExitLoadFailure, err.Error())
+		return
+	}
+	if consensus != messages.ConsensusNone {
+		// Spec §4.5: the cluster of the request takes it (a Raft leader appends it, a follower
+		// waits for it to commit); it runs here through runCommitted.
+		if !installed {
+			w.reply(ctx.Self(), d.From, m, messages.CodeNotFound, executor.ExitLoadFailure, "function not installed")
+			return
+		}
+		ctx.Send(w.cfg.Clusters, &clusterExecute{From: d.From, Msg: m})
+		return
+	}
 	if _, dup := w.running[m.RequestID]; dup || w.queued(m.RequestID) {
 		log.Warn().Msg("execute for a request already running dropped")
 		return
@@ -331,22 +361,41 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 		w.reply(ctx.Self(), d.From, m, messages.CodeNotFound, executor.ExitLoadFailure, "function not installed")
 		return
 	}
-	if c, err := m.Config.Consensus(); err != nil || c != messages.ConsensusNone {
-		w.reply(ctx.Self(), d.From, m, messages.CodeError, executor.ExitLoadFailure, "consensus execution is not supported by this worker")
+	w.admit(ctx, &job{from: d.From, req: m})
+}
+
+// runCommitted runs a request its cluster committed, for the head that formed the cluster.
+// A drain does not refuse it: the cluster was formed on this worker's word.
+func (w *work) runCommitted(ctx actor.Context, r *runCommitted) {
+	m := r.Msg
+	if _, dup := w.running[m.RequestID]; dup || w.queued(m.RequestID) {
 		return
 	}
+	if _, ok := w.ran.Get(m.RequestID); ok {
+		return // each replica runs a request once
+	}
+	if !w.cfg.Functions.IsInstalled(m.FunctionID) {
+		w.reply(ctx.Self(), r.Origin, m, messages.CodeNotFound, executor.ExitLoadFailure, "function not installed")
+		return
+	}
+	w.admit(ctx, &job{from: r.Origin, req: m, committed: true})
+}
+
+// admit starts j, queues it, or refuses it, within the worker's budget.
+func (w *work) admit(ctx actor.Context, j *job) {
+	m := j.req
 	// A method that names no file of the function (absolute, climbing out) is the request's
 	// fault, and is refused before it takes a slot.
 	path, err := w.cfg.Functions.FunctionPath(m.FunctionID, m.Method)
 	if err != nil {
-		w.reply(ctx.Self(), d.From, m, messages.CodeInvalid, executor.ExitLoadFailure, err.Error())
+		w.reply(ctx.Self(), j.from, m, messages.CodeInvalid, executor.ExitLoadFailure, err.Error())
 		return
 	}
-	j := &job{from: d.From, req: m, path: path, deadline: time.Now().Add(w.runTimeout(m.Config))}
+	j.path, j.deadline = path, time.Now().Add(w.runTimeout(m.Config))
 	j.need = w.cfg.Runner.Reservation(toExecutorRequest(m, path))
 	switch {
 	case !w.adm.possible(j.need):
-		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure, fmt.Sprintf(
+		w.reply(ctx.Self(), j.from, m, messages.CodeNotAvailable, executor.ExitLoadFailure, fmt.Sprintf(
 			"the execution needs %d MiB of memory and %d MiB of disk; this worker's budget is %d MiB and %d MiB",
 			j.need.Memory>>20, j.need.Disk>>20, w.adm.budget.Memory>>20, w.adm.budget.Disk>>20))
 	case w.canStart(j.need):
@@ -354,7 +403,7 @@ func (w *work) execute(ctx actor.Context, d *delivery, m messages.MsgExecute) {
 	case len(w.queue) < w.cfg.QueueSize:
 		w.queue = append(w.queue, j)
 	default:
-		w.reply(ctx.Self(), d.From, m, messages.CodeNotAvailable, executor.ExitLoadFailure,
+		w.reply(ctx.Self(), j.from, m, messages.CodeNotAvailable, executor.ExitLoadFailure,
 			fmt.Sprintf("worker busy: %s, %d queued", w.adm.String(), len(w.queue)))
 	}
 }
@@ -452,12 +501,18 @@ func (w *work) startQueued(ctx actor.Context) {
 // keyed by this worker, as every non-204 answer does (spec §4.5), so a head knows at once this
 // worker will not run it.
 func (w *work) reply(self *actor.PID, to peer.ID, m messages.MsgExecute, code messages.Code, exit int, msg string) {
-	resp := m.Response(code)
-	resp.Results = messages.ResultMap{w.cfg.Self: {ExecutionResult: messages.ExecutionResult{
-		Code: code, Result: messages.RuntimeOutput{ExitCode: exit}}}}
-	resp.Message = msg
+	resp := refusal(w.cfg.Self, m, code, exit, msg)
 	w.cfg.Tree.noteSent(self, resp, to, msg)
 	w.cfg.Outbox.send(to, resp, nil)
+}
+
+// refusal is worker self's answer to m when m does not run (see work.reply).
+func refusal(self peer.ID, m messages.MsgExecute, code messages.Code, exit int, msg string) messages.MsgExecuteResponse {
+	resp := m.Response(code)
+	resp.Results = messages.ResultMap{self: {ExecutionResult: messages.ExecutionResult{
+		Code: code, Result: messages.RuntimeOutput{ExitCode: exit}}}}
+	resp.Message = msg
+	return resp
 }
 
 // workerExecution runs one function on a worker, in its own actor: the wazero call runs on a goroutine of its
@@ -469,6 +524,7 @@ type workerExecution struct {
 	cancel   context.CancelFunc
 	reported bool
 	trace    executionTrace
+	started  time.Time
 }
 
 type executionDone struct {
@@ -505,6 +561,7 @@ func (e *workerExecution) Receive(ctx actor.Context) {
 }
 
 func (e *workerExecution) run(ctx actor.Context) {
+	e.started = time.Now()
 	req := toExecutorRequest(e.job.req, e.job.path)
 	runCtx, cancel := context.WithDeadline(context.Background(), e.job.deadline)
 	e.cancel = cancel
@@ -525,6 +582,9 @@ func (e *workerExecution) report(ctx actor.Context, m executionDone) {
 		e.cfg.Log.Debug().Err(m.err).Str("request", req.RequestID).Str("function", req.FunctionID).Msg("function did not succeed")
 	}
 	res := truthful(fromExecutorResult(m.res), m.err)
+	if e.job.committed {
+		e.cfg.Metrics.raftExecute.WithLabelValues(req.FunctionID).Observe(float64(time.Since(e.started).Milliseconds()))
+	}
 	e.send(ctx.Self(), res.Code, res, "")
 	ctx.Stop(ctx.Self())
 }

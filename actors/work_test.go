@@ -154,6 +154,7 @@ type workFixture struct {
 	host        *fakeHost
 	runner      *gatedRunner
 	installer   *actortest.Probe
+	clusters    *actortest.Probe // gets MsgExecute with consensus
 	metrics     *nodeMetrics
 	attestation *attest.Holder // empty: no attestation loaded
 }
@@ -174,6 +175,7 @@ func newBudgetFixture(t *testing.T, concurrency, queue int, budget executor.Rese
 		runner.budget = budget
 	}
 	installer := sys.NewProbe(t, "installer")
+	clusters := sys.NewProbe(t, "clusters")
 	metrics := newMetrics(nil)
 	holder := &attest.Holder{}
 	w := sys.Spawn(t, "work", "work", newWork(workConfig{
@@ -181,8 +183,10 @@ func newBudgetFixture(t *testing.T, concurrency, queue int, budget executor.Rese
 		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
 		Outbox:  testOutbox(t, host, sys),
 		Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
+		Clusters: clusters.PID, Raft: true,
 	}), actor.WithSupervisor(newStopOnFailure()))
-	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer, metrics: metrics, attestation: holder}
+	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer, clusters: clusters,
+		metrics: metrics, attestation: holder}
 }
 
 func (f workFixture) execute(id, function string) {
@@ -289,12 +293,50 @@ func TestWork_ExecuteRules(t *testing.T) {
 			r.Results[self].Code != messages.CodeNotFound {
 			t.Fatalf("not installed: %+v", r)
 		}
-		f.sys.Send(f.work, &delivery{Pipeline: pipeline{Direct: true}, From: head, Author: head,
-			Message: messages.MsgExecute{Request: messages.Request{FunctionID: "fn", Method: "m.wasm",
-				Config: messages.Config{ConsensusAlgorithm: "raft"}}, RequestID: "y"}})
-		_, msg = f.sent(t)
-		if r := msg.(messages.MsgExecuteResponse); r.Code != messages.CodeError || r.RequestID != "y" {
-			t.Fatalf("consensus: %+v", r)
+		// With consensus the request goes to its cluster, which answers for it.
+		raft := messages.Request{FunctionID: "fn", Method: "m.wasm", Config: messages.Config{ConsensusAlgorithm: "raft"}}
+		f.executeRequest("y", raft)
+		if ce := actortest.Expect[*clusterExecute](t, f.clusters, time.Minute); ce.From != head || ce.Msg.RequestID != "y" {
+			t.Fatalf("to the cluster: %+v", ce)
+		}
+		f.nothingSent(t)
+		// ...unless the function is not installed (spec §4.5 step 2 comes first).
+		raft.FunctionID = "missing"
+		f.executeRequest("z", raft)
+		if r := f.response(t); r.Code != messages.CodeNotFound || r.RequestID != "z" {
+			t.Fatalf("consensus, not installed: %+v", r)
+		}
+		// A consensus algorithm the worker cannot read is "500" (spec §4.5 step 3).
+		f.executeRequest("w", messages.Request{FunctionID: "fn", Method: "m.wasm", Config: messages.Config{ConsensusAlgorithm: "paxos"}})
+		if r := f.response(t); r.Code != messages.CodeError || !strings.Contains(r.Message, "paxos") {
+			t.Fatalf("unknown consensus: %+v", r)
+		}
+	})
+}
+
+// A request a cluster committed runs like any other, but its result goes to the cluster's
+// head (the entry's origin) with the function's own code, and it runs once even if committed
+// twice; a drain does not refuse it.
+func TestWork_RunsCommittedRequestsOnceForTheirOrigin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newWorkFixture(t, 1, 1)
+		origin := peer.ID("origin-head")
+		commit := &runCommitted{Origin: origin, Msg: messages.MsgExecute{
+			Request: messages.Request{FunctionID: "fn", Method: "m.wasm", Config: messages.Config{ConsensusAlgorithm: "raft"}}, RequestID: "c1"}}
+		f.sys.Send(f.work, commit)
+		f.sys.Send(f.work, commit) // running: not again
+		synctest.Wait()
+		close(f.runner.release)
+		to, msg := f.sent(t)
+		if r := msg.(messages.MsgExecuteResponse); to != origin || r.RequestID != "c1" || r.Results[self].Code != messages.CodeOK {
+			t.Fatalf("committed run answered %+v to %s", r, to)
+		}
+		f.sys.Send(f.work, commit) // ran: not again
+		f.nothingSent(t)
+		f.runner.mu.Lock()
+		defer f.runner.mu.Unlock()
+		if len(f.runner.started) != 1 {
+			t.Fatalf("ran %v", f.runner.started)
 		}
 	})
 }
@@ -308,7 +350,12 @@ func TestWork_RollCallAnswers(t *testing.T) {
 			t.Fatalf("installed function: %+v to %s", r, to)
 		}
 
+		// Raft clusters are served; PBFT ones are not yet.
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: messages.ConsensusRaft})
+		if _, msg := f.sent(t); msg.(messages.MsgRollCallResponse).Code != messages.CodeAccepted {
+			t.Fatalf("raft roll call: %+v", msg)
+		}
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: messages.ConsensusPBFT})
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: &messages.Attributes{AttestationRequired: true}})
 		f.nothingSent(t)
 		if n := testutil.ToFloat64(f.metrics.rollCallsSkipped.WithLabelValues(skipConsensus)); n != 1 {

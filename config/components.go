@@ -30,6 +30,12 @@ func (c Config) Node(version string) actors.Config {
 	n.QueueSize = c.Worker.QueueSize
 	n.Installer.SyncInterval = c.FStore.SyncInterval
 	n.Inspect.RecentMessages = c.RecentMessages
+	n.Cluster.FormTimeout = c.Cluster.FormationTimeout
+	n.Cluster.AbandonAfter = c.Cluster.AbandonAfter
+	n.Cluster.Raft.HeartbeatTimeout = c.Cluster.RaftHeartbeatTimeout
+	n.Cluster.Raft.ElectionTimeout = c.Cluster.RaftElectionTimeout
+	n.Cluster.Raft.LeaderLeaseTimeout = c.Cluster.RaftLeaderLeaseTimeout
+	n.Cluster.Raft.CommitTimeout = c.Cluster.RaftCommitTimeout
 	return n
 }
 

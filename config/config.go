@@ -78,7 +78,23 @@ type Config struct {
 	Head         Head         `yaml:"head"`
 	Worker       Worker       `yaml:"worker"`
 	FStore       FStore       `yaml:"fstore"`
+	Cluster      Cluster      `yaml:"cluster"`
 	Telemetry    Telemetry    `yaml:"telemetry"`
+}
+
+// Cluster configures consensus clusters (Raft), on heads and workers.
+type Cluster struct {
+	// FormationTimeout: how long a head waits for its workers to form a cluster, and a worker
+	// for its cluster to find a leader.
+	FormationTimeout time.Duration `yaml:"formation-timeout"`
+	// AbandonAfter: a worker drops a cluster whose head sent nothing more for this long after
+	// it formed, or after the request it sent ran out of time.
+	AbandonAfter time.Duration `yaml:"abandon-after"`
+	// The Raft timeouts (hashicorp/raft's settings of the same names).
+	RaftHeartbeatTimeout   time.Duration `yaml:"raft-heartbeat-timeout"`
+	RaftElectionTimeout    time.Duration `yaml:"raft-election-timeout"`
+	RaftLeaderLeaseTimeout time.Duration `yaml:"raft-leader-lease-timeout"`
+	RaftCommitTimeout      time.Duration `yaml:"raft-commit-timeout"`
 }
 
 // Log configures the node's zerolog logger.
@@ -260,6 +276,14 @@ func Default() Config {
 		FStore: FStore{
 			Gateway:      store.GatewayTemplate,
 			SyncInterval: node.Installer.SyncInterval,
+		},
+		Cluster: Cluster{
+			FormationTimeout:       node.Cluster.FormTimeout,
+			AbandonAfter:           node.Cluster.AbandonAfter,
+			RaftHeartbeatTimeout:   node.Cluster.Raft.HeartbeatTimeout,
+			RaftElectionTimeout:    node.Cluster.Raft.ElectionTimeout,
+			RaftLeaderLeaseTimeout: node.Cluster.Raft.LeaderLeaseTimeout,
+			RaftCommitTimeout:      node.Cluster.Raft.CommitTimeout,
 		},
 		Telemetry: Telemetry{Tracing: Tracing{Enable: trace.Enable, ExporterBatchTimeout: trace.BatchTimeout}},
 	}

@@ -70,6 +70,13 @@ var settings = []setting{
 	{"fstore.gateway", "gateway", "", "manifest URL template; {cid} is replaced by the function CID", func(c *Config) any { return &c.FStore.Gateway }},
 	{"fstore.sync-interval", "sync-interval", "", "period of the installed-functions check", func(c *Config) any { return &c.FStore.SyncInterval }},
 
+	{"cluster.formation-timeout", "cluster-formation-timeout", "", "how long a head waits for its workers to form a consensus cluster, and a worker for its cluster to find a leader", func(c *Config) any { return &c.Cluster.FormationTimeout }},
+	{"cluster.abandon-after", "cluster-abandon-after", "", "workers: drop a cluster whose head sent nothing more for this long after it formed or after its request's deadline", func(c *Config) any { return &c.Cluster.AbandonAfter }},
+	{"cluster.raft-heartbeat-timeout", "raft-heartbeat-timeout", "", "Raft: a follower that hears no leader this long (up to twice it) starts an election", func(c *Config) any { return &c.Cluster.RaftHeartbeatTimeout }},
+	{"cluster.raft-election-timeout", "raft-election-timeout", "", "Raft: a candidate that wins no election this long tries again (at least the heartbeat timeout)", func(c *Config) any { return &c.Cluster.RaftElectionTimeout }},
+	{"cluster.raft-leader-lease-timeout", "raft-leader-lease-timeout", "", "Raft: a leader that hears from no quorum this long steps down (at most the heartbeat timeout)", func(c *Config) any { return &c.Cluster.RaftLeaderLeaseTimeout }},
+	{"cluster.raft-commit-timeout", "raft-commit-timeout", "", "Raft: how often a leader tells followers what is committed when nothing else is sent (bounds a follower's lag)", func(c *Config) any { return &c.Cluster.RaftCommitTimeout }},
+
 	{"telemetry.tracing.enable", "enable-tracing", "", "emit tracing data", func(c *Config) any { return &c.Telemetry.Tracing.Enable }},
 	{"telemetry.tracing.exporter-batch-timeout", "", "", "tracing exporter batch timeout (0: synchronous)", func(c *Config) any { return &c.Telemetry.Tracing.ExporterBatchTimeout }},
 	{"telemetry.tracing.grpc.endpoint", "tracing-grpc-endpoint", "", "tracing exporter gRPC endpoint (host:port)", func(c *Config) any { return &c.Telemetry.Tracing.GRPC.Endpoint }},

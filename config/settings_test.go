@@ -88,6 +88,8 @@ func TestNewFlagSet_RegistersSpecFlags(t *testing.T) {
 		"quic": "", "discovery": "", "libp2p-metrics": "", "debug-address": "", "drain-timeout": "", "memory-target": "", "recent-messages": "",
 		"attributes-file": "", "attributes-gateway": "", "attributes-timeout": "",
 		"max-request-timeout": "", "max-fs-bytes": "", "fs-budget-bytes": "",
+		"cluster-formation-timeout": "", "cluster-abandon-after": "", "raft-heartbeat-timeout": "",
+		"raft-election-timeout": "", "raft-leader-lease-timeout": "", "raft-commit-timeout": "",
 	}
 	fs, _ := NewFlagSet("test")
 	for name, short := range want {

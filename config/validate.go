@@ -18,6 +18,7 @@ import (
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/attest"
+	craft "github.com/b7s-actor/b7s/consensus/raft"
 	"github.com/b7s-actor/b7s/internal/check"
 )
 
@@ -102,6 +103,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Head.validate()...)
 	errs = append(errs, c.Worker.validate()...)
 	errs = append(errs, c.FStore.validate()...)
+	errs = append(errs, c.Cluster.validate()...)
 	errs = append(errs, c.Telemetry.validate(c.IsHead() && c.Head.RestAPI != "")...)
 
 	return errors.Join(errs...)
@@ -190,6 +192,24 @@ func (h Head) validate() []error {
 	}
 	add(check.Range("head.result-cache-size", h.ResultCacheSize, MinResultCacheSize, MaxResultCacheSize))
 	add(check.Min("head.max-request-timeout", h.MaxRequestTimeout, api.MinMaxRequestTimeout))
+	return errs
+}
+
+func (c Cluster) validate() []error {
+	var errs []error
+	for _, err := range []error{
+		check.Min("cluster.formation-timeout", c.FormationTimeout, time.Millisecond),
+		check.Min("cluster.abandon-after", c.AbandonAfter, time.Millisecond),
+	} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r := craft.Config{HeartbeatTimeout: c.RaftHeartbeatTimeout, ElectionTimeout: c.RaftElectionTimeout,
+		LeaderLeaseTimeout: c.RaftLeaderLeaseTimeout, CommitTimeout: c.RaftCommitTimeout, IOTimeout: craft.DefaultConfig().IOTimeout}
+	if err := r.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("cluster: %w", err))
+	}
 	return errs
 }
 

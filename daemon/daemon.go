@@ -23,6 +23,7 @@ import (
 	"github.com/b7s-actor/b7s/actors"
 	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/config"
+	craft "github.com/b7s-actor/b7s/consensus/raft"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/fstore"
 	"github.com/b7s-actor/b7s/internal/memlimit"
@@ -50,6 +51,8 @@ type Daemon struct {
 
 	// attestation is a worker's; nil on heads.
 	attestation *attestation
+	// raft carries a worker's Raft clusters; nil on heads.
+	raft *craft.Mux
 }
 
 // Options are what the configuration does not carry.
@@ -119,6 +122,8 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 			return nil, err
 		}
 		deps.Store, deps.Functions, deps.Runner = d.store, d.store, d.executor
+		d.raft = craft.NewMux(d.Host.LibP2P())
+		deps.Raft = d.raft
 		if opts.WrapRunner != nil {
 			deps.Runner = opts.WrapRunner(d.executor)
 		}
@@ -325,6 +330,9 @@ func (d *Daemon) stop() {
 	}
 	if d.store != nil {
 		_ = d.store.Close()
+	}
+	if d.raft != nil {
+		d.raft.Close() // after the node: its replicas have closed their streams
 	}
 	if d.Host != nil {
 		if err := d.Host.Close(); err != nil {

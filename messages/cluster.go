@@ -20,17 +20,13 @@ type MsgFormCluster struct {
 
 func (MsgFormCluster) Type() string { return TypeFormCluster }
 
-// Valid requires a request to key the cluster by and a consensus a cluster can run (spec §4.6:
-// workers answer nothing to any other value).
+// Valid requires a request to key the cluster by: without one there is nothing to answer. The
+// consensus and the peers are the worker's to judge, and it answers what is wrong with them.
 func (m MsgFormCluster) Valid() error {
-	var errs []error
 	if m.RequestID == "" {
-		errs = append(errs, errors.New("request_id is empty"))
+		return invalid(m.Type(), []error{errors.New("request_id is empty")})
 	}
-	if m.Consensus != ConsensusRaft && m.Consensus != ConsensusPBFT {
-		errs = append(errs, fmt.Errorf("consensus %d is not raft (1) or pbft (2)", uint(m.Consensus)))
-	}
-	return invalid(m.Type(), errs)
+	return nil
 }
 
 func (m MsgFormCluster) MarshalJSON() ([]byte, error) {
@@ -60,12 +56,16 @@ func (m MsgFormCluster) Response(code Code) MsgFormClusterResponse {
 	return MsgFormClusterResponse{TraceInfo: m.TraceInfo, RequestID: m.RequestID, Code: code, Consensus: m.Consensus}
 }
 
-// MsgFormClusterResponse is sent by a worker only when it joined the cluster ("200").
+// MsgFormClusterResponse is a worker's answer: "200" once it joined the cluster. The original
+// answers nothing else; this node also answers a refusal or a failed formation with its code
+// and a message (a field the original does not have and ignores), so a head need not wait out
+// its deadline to learn why.
 type MsgFormClusterResponse struct {
 	TraceInfo
 	RequestID string        `json:"request_id,omitempty"`
 	Code      Code          `json:"code,omitempty"`
 	Consensus ConsensusType `json:"consensus,omitempty"`
+	Message   string        `json:"message,omitempty"`
 }
 
 func (MsgFormClusterResponse) Type() string { return TypeFormClusterResponse }

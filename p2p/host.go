@@ -249,6 +249,9 @@ func (h *Host) AddAddrs(info peer.AddrInfo, ttl time.Duration) {
 	h.host.Peerstore().AddAddrs(info.ID, info.Addrs, ttl)
 }
 
+// AddrInfo is what the peerstore knows of p: its addresses, empty when none.
+func (h *Host) AddrInfo(p peer.ID) peer.AddrInfo { return h.host.Peerstore().PeerInfo(p) }
+
 // LibP2P exposes the underlying host (for the consensus stream layers).
 func (h *Host) LibP2P() host.Host { return h.host }
 

@@ -19,6 +19,7 @@ import (
 type Host interface {
 	ID() peer.ID
 	Connected(p peer.ID) bool
+	AddrInfo(p peer.ID) peer.AddrInfo
 	Publish(ctx context.Context, topic string, data []byte) error
 	Send(ctx context.Context, to peer.ID, data []byte) error
 	Subscribe(topic string) (p2p.Subscription, error)

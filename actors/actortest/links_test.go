@@ -31,6 +31,7 @@ func newWire() *wire { return &wire{topic: make(chan p2p.Message, 16)} }
 
 func (w *wire) ID() peer.ID                                   { return "self" }
 func (w *wire) Connected(peer.ID) bool                        { return true }
+func (w *wire) AddrInfo(p peer.ID) peer.AddrInfo              { return peer.AddrInfo{ID: p} }
 func (w *wire) Publish(context.Context, string, []byte) error { return nil }
 func (w *wire) Send(_ context.Context, to peer.ID, data []byte) error {
 	w.mu.Lock()

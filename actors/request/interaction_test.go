@@ -3,6 +3,7 @@ package request
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,8 +21,10 @@ var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // TestInteraction runs every script in testdata. Commands:
 //
-//	start node_count=N threshold=T rollcall_timeout=D settle=D exec_timeout=D [request=ID] [function=FN] [at=D]
+//	start node_count=N threshold=T rollcall_timeout=D settle=D exec_timeout=D [consensus=none|raft|pbft]
+//	      [form_timeout=D] [request=ID] [function=FN] [attributes="k=v,…"] [at=D]
 //	answer peer=P [code=202] [function=FN] [at=D]
+//	formed peer=P [code=200] [message=TEXT] [at=D]
 //	tick [at=D]
 //	send-failed peer=P [err=TEXT] [at=D]
 //	result peer=P [code=200] [stdout=TEXT] [at=D]
@@ -30,6 +33,8 @@ var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 //
 // at= defaults to the time of the previous command. Each step prints the effects returned, one
 // per line, or "ok" when there are none; the harness also checks the machine's invariants.
+// Peers are short names (A, B…) read as base58, so that peer.ID.String(), which the machine's
+// messages use, prints them back as written.
 func TestInteraction(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
 	if err != nil || len(files) == 0 {
@@ -48,6 +53,8 @@ type harness struct {
 	m        *Machine
 	now      time.Time
 	finishes int
+	formTo   []peer.ID // the SendFormCluster seen for this machine, nil if none
+	disbands int
 }
 
 func (h *harness) run(t *testing.T, c *ddCase) string {
@@ -76,19 +83,25 @@ func (h *harness) command(a *args) (string, error) {
 	switch a.c.cmd {
 	case "answer":
 		in = RollCallAnswer{
-			From:       peer.ID(a.str("peer", "")),
+			From:       a.peer("peer"),
 			Code:       messages.Code(a.str("code", "202")),
 			FunctionID: a.str("function", h.m.Params().FunctionID),
+		}
+	case "formed":
+		in = ClusterFormed{
+			From:    a.peer("peer"),
+			Code:    messages.Code(a.str("code", "200")),
+			Message: a.str("message", ""),
 		}
 	case "tick":
 		in = Tick{}
 	case "send-failed":
-		in = SendFailed{To: peer.ID(a.str("peer", "")), Err: errors.New(a.str("err", "stream reset"))}
+		in = SendFailed{To: a.peer("peer"), Err: errors.New(a.str("err", "stream reset"))}
 	case "result":
 		var r messages.NodeResult
 		r.Code = messages.Code(a.str("code", "200"))
 		r.Result.Stdout = a.str("stdout", "")
-		in = WorkerResult{From: peer.ID(a.str("peer", "")), Result: r}
+		in = WorkerResult{From: a.peer("peer"), Result: r}
 	case "cancel":
 		in = Cancel{Reason: a.str("reason", "")}
 	default:
@@ -117,6 +130,8 @@ func (h *harness) start(a *args) (string, error) {
 		SettleWindow:     a.dur("settle", 100*time.Millisecond),
 		ExecutionTimeout: a.dur("exec_timeout", 20*time.Second),
 		Attributes:       a.attributes("attributes"),
+		Consensus:        a.consensus("consensus"),
+		FormTimeout:      a.dur("form_timeout", 10*time.Second),
 	}
 	h.now = a.at(t0)
 	if a.err != nil {
@@ -124,7 +139,7 @@ func (h *harness) start(a *args) (string, error) {
 	}
 	var effects []Effect
 	h.m, effects = Start(p, h.now)
-	h.finishes = 0
+	h.finishes, h.formTo, h.disbands = 0, nil, 0
 	h.check(a.c.line, effects)
 	return h.format(effects), nil
 }
@@ -132,9 +147,41 @@ func (h *harness) start(a *args) (string, error) {
 // check asserts what must hold after every step, whatever the script says.
 func (h *harness) check(line int, effects []Effect) {
 	t, m := h.t, h.m
+	consensus := m.Params().Consensus != messages.ConsensusNone
 	for i, e := range effects {
 		switch e := e.(type) {
+		case SendFormCluster:
+			if !consensus || h.formTo != nil {
+				t.Errorf("line %d: SendFormCluster with consensus %v, earlier one %v", line, m.Params().Consensus, h.formTo)
+			}
+			if len(e.To) == 0 || !slices.Equal(e.To, m.Chosen()) {
+				t.Errorf("line %d: SendFormCluster to [%s], chosen [%s]", line, ids(e.To), ids(m.Chosen()))
+			}
+			h.formTo = slices.Clone(e.To)
+		case SendDisband:
+			h.disbands++
+			if !consensus {
+				t.Errorf("line %d: SendDisband without consensus", line)
+			}
+			if i+1 >= len(effects) {
+				t.Errorf("line %d: SendDisband is not directly before Finish: %v", line, effects)
+			} else if _, ok := effects[i+1].(Finish); !ok {
+				t.Errorf("line %d: SendDisband is not directly before Finish: %v", line, effects)
+			}
+			if !slices.Equal(e.To, h.formTo) {
+				t.Errorf("line %d: SendDisband to [%s], MsgFormCluster went to [%s]", line, ids(e.To), ids(h.formTo))
+			}
+		case SendExecute:
+			if consensus && len(m.Formed()) != len(m.Chosen()) {
+				t.Errorf("line %d: SendExecute with [%s] of [%s] formed", line, ids(m.Formed()), ids(m.Chosen()))
+			}
 		case Finish:
+			if h.formTo != nil && (i == 0 || !isDisband(effects[i-1])) {
+				t.Errorf("line %d: Finish after cluster formation began, without SendDisband: %v", line, effects)
+			}
+			if !slices.Equal(e.Response.Cluster.Peers, m.Chosen()) {
+				t.Errorf("line %d: Finish cluster [%s], chosen [%s]", line, ids(e.Response.Cluster.Peers), ids(m.Chosen()))
+			}
 			h.finishes++
 			if i != len(effects)-1 {
 				t.Errorf("line %d: Finish is not the last effect: %v", line, effects)
@@ -163,6 +210,15 @@ func (h *harness) check(line int, effects []Effect) {
 	if h.finishes > 1 {
 		t.Errorf("line %d: %d Finish effects", line, h.finishes)
 	}
+	if h.disbands > 1 {
+		t.Errorf("line %d: %d SendDisband effects", line, h.disbands)
+	}
+	// Until the disband, the actor can find the cluster to disband if it stops.
+	if owed := h.formTo != nil && h.disbands == 0; owed != (m.ClusterPeers() != nil) ||
+		(owed && !slices.Equal(m.ClusterPeers(), h.formTo)) {
+		t.Errorf("line %d: ClusterPeers [%s] after MsgFormCluster to [%s] and %d disbands",
+			line, ids(m.ClusterPeers()), ids(h.formTo), h.disbands)
+	}
 	if (m.Phase() == Done) != (h.finishes == 1) {
 		t.Errorf("line %d: phase %v after %d Finish effects", line, m.Phase(), h.finishes)
 	}
@@ -179,8 +235,12 @@ func (h *harness) format(effects []Effect) string {
 			b.WriteString("publish-rollcall\n")
 		case Deadline:
 			fmt.Fprintf(&b, "deadline %v\n", e.At.Sub(t0))
+		case SendFormCluster:
+			fmt.Fprintf(&b, "send-form-cluster %s\n", ids(e.To))
 		case SendExecute:
 			fmt.Fprintf(&b, "send-execute %s\n", ids(e.To))
+		case SendDisband:
+			fmt.Fprintf(&b, "send-disband %s\n", ids(e.To))
 		case Finish:
 			r := e.Response
 			fmt.Fprintf(&b, "finish code=%s request=%s peers=[%s]\n", r.Code, r.RequestID, ids(r.Cluster.Peers))
@@ -188,10 +248,10 @@ func (h *harness) format(effects []Effect) string {
 			for id := range r.Results {
 				keys = append(keys, id)
 			}
-			slices.Sort(keys)
+			slices.SortFunc(keys, func(a, b peer.ID) int { return strings.Compare(a.String(), b.String()) })
 			for _, id := range keys {
 				res := r.Results[id]
-				fmt.Fprintf(&b, "  result %s code=%s stdout=%q\n", string(id), res.Code, res.Result.Stdout)
+				fmt.Fprintf(&b, "  result %s code=%s stdout=%q\n", id, res.Code, res.Result.Stdout)
 			}
 			if r.Message != "" {
 				fmt.Fprintf(&b, "  message %q\n", r.Message)
@@ -209,16 +269,46 @@ func (h *harness) state() string {
 	if !m.Deadline().IsZero() {
 		dl = m.Deadline().Sub(t0).String()
 	}
-	return fmt.Sprintf("phase=%v deadline=%s answered=[%s] chosen=[%s] received=%d",
+	s := fmt.Sprintf("phase=%v deadline=%s answered=[%s] chosen=[%s] received=%d",
 		m.Phase(), dl, ids(m.Answered()), ids(m.Chosen()), m.Received())
+	if m.Params().Consensus != messages.ConsensusNone {
+		s += fmt.Sprintf(" formed=[%s] cluster=[%s]", ids(m.Formed()), ids(m.ClusterPeers()))
+	}
+	return s
+}
+
+func isDisband(e Effect) bool {
+	_, ok := e.(SendDisband)
+	return ok
 }
 
 func ids(ps []peer.ID) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
-		s[i] = string(p)
+		s[i] = p.String()
 	}
 	return strings.Join(s, " ")
+}
+
+// base58 is the alphabet peer.ID.String() writes in.
+const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+// scriptPeer is the peer ID whose String() is name: name read as base58.
+func scriptPeer(name string) (peer.ID, error) {
+	n, digit := new(big.Int), new(big.Int)
+	for _, r := range name {
+		i := strings.IndexRune(base58, r)
+		if i < 0 {
+			return "", fmt.Errorf("peer %q: %q is not a base58 digit", name, r)
+		}
+		n.Mul(n, big.NewInt(58)).Add(n, digit.SetInt64(int64(i)))
+	}
+	zeros := len(name) - len(strings.TrimLeft(name, "1")) // leading 1s are zero bytes
+	id := peer.ID(strings.Repeat("\x00", zeros) + string(n.Bytes()))
+	if id.String() != name {
+		return "", fmt.Errorf("peer %q reads back as %q", name, id.String())
+	}
+	return id, nil
 }
 
 // args reads a case's arguments and remembers which were used, so a typo fails the test.
@@ -247,6 +337,28 @@ func (a *args) attributes(k string) *messages.Attributes {
 		attrs.Values = append(attrs.Values, messages.Parameter{Name: name, Value: value})
 	}
 	return attrs
+}
+
+// peer reads a peer name (see scriptPeer); absent: the empty ID.
+func (a *args) peer(k string) peer.ID {
+	id, err := scriptPeer(a.str(k, ""))
+	if err != nil {
+		a.err = errors.Join(a.err, fmt.Errorf("%s: %w", k, err))
+	}
+	return id
+}
+
+// consensus reads none, raft or pbft (absent: none).
+func (a *args) consensus(k string) messages.ConsensusType {
+	v := a.str(k, "none")
+	if v == "none" {
+		return messages.ConsensusNone
+	}
+	c, err := messages.ParseConsensus(v)
+	if err != nil || c == messages.ConsensusNone {
+		a.err = errors.Join(a.err, fmt.Errorf("%s: %q is not none, raft or pbft", k, v))
+	}
+	return c
 }
 
 func (a *args) str(k, def string) string {

@@ -18,9 +18,10 @@ import (
 type Phase int
 
 const (
-	RollCall Phase = iota // waiting for workers to answer the roll call
-	Execute               // MsgExecute sent; gathering results
-	Done                  // Finish returned; every later input is ignored
+	RollCall    Phase = iota // waiting for workers to answer the roll call
+	FormCluster              // consensus only: MsgFormCluster sent; waiting for every chosen worker to join
+	Execute                  // MsgExecute sent; gathering results
+	Done                     // Finish returned; every later input is ignored
 )
 
 // String names the phase for the inspector.
@@ -28,6 +29,8 @@ func (p Phase) String() string {
 	switch p {
 	case RollCall:
 		return "rollcall"
+	case FormCluster:
+		return "form-cluster"
 	case Execute:
 		return "execute"
 	case Done:
@@ -49,9 +52,14 @@ type Machine struct {
 	accepted []peer.ID // roll-call answers, in arrival order
 	answered map[peer.ID]bool
 
-	chosen   []peer.ID // the workers MsgExecute went to
-	pending  map[peer.ID]bool
-	failed   int // chosen workers MsgExecute could not reach
+	chosen []peer.ID        // the workers the roll call chose: MsgFormCluster and MsgExecute go to them
+	formed map[peer.ID]bool // consensus only: chosen workers that answered "200" to MsgFormCluster
+	// disbandOwed is set when MsgFormCluster goes to chosen and cleared when SendDisband is
+	// returned: while it is set, a cluster may exist on chosen that no one has disbanded.
+	disbandOwed bool
+
+	pending  map[peer.ID]bool // gather: chosen workers not settled yet
+	failed   int              // chosen workers MsgExecute could not reach
 	results  messages.ResultMap
 	response *messages.MsgExecuteResponse
 }
@@ -80,8 +88,31 @@ func (m *Machine) Params() Params { return m.p }
 // Answered is the workers whose roll-call answer was accepted, in arrival order.
 func (m *Machine) Answered() []peer.ID { return slices.Clone(m.accepted) }
 
-// Chosen is the workers MsgExecute went to (empty during the roll call).
+// Chosen is the workers the roll call chose, in the order they answered: MsgFormCluster (with
+// consensus) and MsgExecute go to them. Empty during the roll call.
 func (m *Machine) Chosen() []peer.ID { return slices.Clone(m.chosen) }
+
+// Formed is the chosen workers that joined the cluster (answered "200" to MsgFormCluster), in
+// chosen order; nil without consensus.
+func (m *Machine) Formed() []peer.ID {
+	var formed []peer.ID
+	for _, id := range m.chosen {
+		if m.formed[id] {
+			formed = append(formed, id)
+		}
+	}
+	return formed
+}
+
+// ClusterPeers is the workers MsgFormCluster went to that have not been sent a disband yet, in
+// chosen order; nil before formation, without consensus and once SendDisband was returned. The
+// actor disbands these itself if it stops without finishing (a panic).
+func (m *Machine) ClusterPeers() []peer.ID {
+	if !m.disbandOwed {
+		return nil
+	}
+	return slices.Clone(m.chosen)
+}
 
 // Received is the number of results gathered so far.
 func (m *Machine) Received() int { return len(m.results) }
@@ -110,6 +141,8 @@ func (m *Machine) Step(in Input, now time.Time) []Effect {
 	switch in := in.(type) {
 	case RollCallAnswer:
 		return m.answer(in, now)
+	case ClusterFormed:
+		return m.clusterFormed(in, now)
 	case SendFailed:
 		return m.sendFailed(in)
 	case WorkerResult:
@@ -124,9 +157,14 @@ func (m *Machine) expire(now time.Time) []Effect {
 	switch m.phase {
 	case RollCall:
 		if m.p.NodeCount == -1 && len(m.accepted) > 0 {
-			return m.execute(m.accepted, now)
+			return m.choose(m.accepted, now)
 		}
 		return m.finish(messages.CodeTimeout, m.rollCallTimeoutMessage())
+	case FormCluster:
+		// Every chosen worker formed would have started Execute, so someone is missing.
+		missing := m.notFormed("")
+		return m.finish(messages.CodeError, fmt.Sprintf("cluster formation timed out after %v: %s did not form (%d of %s)",
+			m.p.FormTimeout, peerList(missing), len(missing), workers(len(m.chosen))))
 	case Execute:
 		return m.gathered(true)
 	}
@@ -170,23 +208,92 @@ func (m *Machine) answer(in RollCallAnswer, now time.Time) []Effect {
 	if len(m.accepted) < m.p.NodeCount {
 		return nil
 	}
-	return m.execute(m.accepted[:m.p.NodeCount], now)
+	return m.choose(m.accepted[:m.p.NodeCount], now)
 }
 
-// execute ends the roll call: MsgExecute goes to chosen and the gather deadline is armed.
-func (m *Machine) execute(chosen []peer.ID, now time.Time) []Effect {
-	m.phase = Execute
+// choose ends the roll call with chosen: without consensus MsgExecute goes to them at once;
+// with consensus MsgFormCluster does, and the formation deadline is armed.
+func (m *Machine) choose(chosen []peer.ID, now time.Time) []Effect {
 	m.chosen = slices.Clone(chosen)
-	m.pending = make(map[peer.ID]bool, len(chosen))
-	for _, id := range chosen {
+	if m.p.Consensus == messages.ConsensusNone {
+		return m.execute(now)
+	}
+	m.phase = FormCluster
+	m.formed = make(map[peer.ID]bool, len(chosen))
+	m.disbandOwed = true
+	m.deadline = now.Add(m.p.FormTimeout)
+	return []Effect{SendFormCluster{To: slices.Clone(m.chosen)}, Deadline{At: m.deadline}}
+}
+
+// clusterFormed counts a chosen worker's first formation answer: "200" joins it, and the last
+// one to join starts Execute; any other code fails formation at once.
+func (m *Machine) clusterFormed(in ClusterFormed, now time.Time) []Effect {
+	if m.phase != FormCluster || !slices.Contains(m.chosen, in.From) || m.formed[in.From] {
+		return nil
+	}
+	if in.Code != messages.CodeOK {
+		reason := in.From.String() + " answered " + string(in.Code)
+		if in.Code == "" {
+			reason = in.From.String() + " answered without a code"
+		}
+		if in.Message != "" {
+			reason += " (" + in.Message + ")"
+		}
+		return m.formationFailed(in.From, reason)
+	}
+	m.formed[in.From] = true
+	if len(m.formed) < len(m.chosen) {
+		return nil
+	}
+	return m.execute(now)
+}
+
+// formationFailed finishes with "500" because worker culprit will not join, for reason; the
+// message also names the chosen workers that had not answered yet.
+func (m *Machine) formationFailed(culprit peer.ID, reason string) []Effect {
+	msg := "cluster formation failed: " + reason
+	if silent := m.notFormed(culprit); len(silent) > 0 {
+		msg += "; " + peerList(silent) + " did not answer"
+	}
+	return m.finish(messages.CodeError, msg)
+}
+
+// notFormed is the chosen workers that have not joined the cluster, except except, in chosen order.
+func (m *Machine) notFormed(except peer.ID) []peer.ID {
+	var out []peer.ID
+	for _, id := range m.chosen {
+		if !m.formed[id] && id != except {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// execute starts the gather: MsgExecute goes to the chosen workers and the gather deadline is
+// armed.
+func (m *Machine) execute(now time.Time) []Effect {
+	m.phase = Execute
+	m.pending = make(map[peer.ID]bool, len(m.chosen))
+	for _, id := range m.chosen {
 		m.pending[id] = true
 	}
-	m.results = make(messages.ResultMap, len(chosen))
+	m.results = make(messages.ResultMap, len(m.chosen))
 	m.deadline = now.Add(m.p.ExecutionTimeout)
-	return []Effect{SendExecute{To: slices.Clone(chosen)}, Deadline{At: m.deadline}}
+	return []Effect{SendExecute{To: slices.Clone(m.chosen)}, Deadline{At: m.deadline}}
 }
 
 func (m *Machine) sendFailed(in SendFailed) []Effect {
+	if m.phase == FormCluster {
+		// MsgFormCluster did not reach a worker that has not joined: the cluster cannot form.
+		if !slices.Contains(m.chosen, in.To) || m.formed[in.To] {
+			return nil
+		}
+		reason := "could not reach " + in.To.String()
+		if in.Err != nil {
+			reason += ": " + in.Err.Error()
+		}
+		return m.formationFailed(in.To, reason)
+	}
 	if m.phase != Execute || !m.pending[in.To] {
 		return nil
 	}
@@ -279,8 +386,14 @@ func (m *Machine) allFailed() (messages.Code, string, bool) {
 	return code, "every result is a failure: " + strings.Join(parts, ", "), true
 }
 
-// finish ends the machine with the one Finish it will ever return.
+// finish ends the machine with the one Finish it will ever return, preceded by SendDisband when
+// MsgFormCluster went out and no disband has yet: every way out after formation began disbands.
 func (m *Machine) finish(code messages.Code, message string) []Effect {
+	var effects []Effect
+	if m.disbandOwed {
+		m.disbandOwed = false
+		effects = append(effects, SendDisband{To: slices.Clone(m.chosen)})
+	}
 	m.phase = Done
 	m.deadline = time.Time{}
 	m.pending = nil
@@ -292,7 +405,16 @@ func (m *Machine) finish(code messages.Code, message string) []Effect {
 		Message:   message,
 	}
 	m.response = &resp
-	return []Effect{Finish{Response: resp}}
+	return append(effects, Finish{Response: resp})
+}
+
+// peerList names peers for a message: "B, C".
+func peerList(ids []peer.ID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func workers(n int) string {

@@ -47,6 +47,17 @@ func TestParams_Validate(t *testing.T) {
 		{"no settle window for -1", func(p *Params) { p.NodeCount, p.SettleWindow = -1, 0 }, "settle window must be > 0"},
 		{"negative settle window", func(p *Params) { p.SettleWindow = -time.Second }, "must not be negative"},
 		{"no execution timeout", func(p *Params) { p.ExecutionTimeout = 0 }, "execution timeout must be > 0"},
+		{"raft", func(p *Params) { p.Consensus, p.FormTimeout = messages.ConsensusRaft, time.Second }, ""},
+		{"pbft", func(p *Params) { p.Consensus, p.FormTimeout = messages.ConsensusPBFT, time.Nanosecond }, ""},
+		{"form timeout unused without consensus", func(p *Params) { p.FormTimeout = 0 }, ""},
+		{"no form timeout for raft", func(p *Params) { p.Consensus = messages.ConsensusRaft },
+			"cluster formation timeout must be > 0 with raft consensus, got 0s"},
+		{"negative form timeout for pbft", func(p *Params) { p.Consensus, p.FormTimeout = messages.ConsensusPBFT, -time.Second },
+			"cluster formation timeout must be > 0 with pbft consensus, got -1s"},
+		{"negative form timeout without consensus", func(p *Params) { p.FormTimeout = -time.Second },
+			"cluster formation timeout must not be negative, got -1s"},
+		{"unknown consensus", func(p *Params) { p.Consensus, p.FormTimeout = 3, time.Second },
+			"consensus must be none (0), raft (1) or pbft (2), got 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,8 +81,9 @@ func TestParams_Validate(t *testing.T) {
 }
 
 func TestParams_ValidateReportsEveryProblem(t *testing.T) {
-	err := Params{}.Validate()
-	for _, want := range []string{"request ID", "function ID", "node count", "threshold", "roll-call timeout", "execution timeout"} {
+	err := Params{Consensus: 9}.Validate()
+	for _, want := range []string{"request ID", "function ID", "node count", "threshold", "roll-call timeout", "execution timeout",
+		"consensus must be", "cluster formation timeout"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
 		}
@@ -79,7 +91,8 @@ func TestParams_ValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestPhase_String(t *testing.T) {
-	for p, want := range map[Phase]string{RollCall: "rollcall", Execute: "execute", Done: "done", Phase(7): "phase(7)"} {
+	for p, want := range map[Phase]string{RollCall: "rollcall", FormCluster: "form-cluster", Execute: "execute", Done: "done",
+		Phase(7): "phase(7)"} {
 		if got := p.String(); got != want {
 			t.Errorf("Phase(%d).String() = %q, want %q", int(p), got, want)
 		}
@@ -178,6 +191,69 @@ func TestEffects_DoNotAliasState(t *testing.T) {
 	}
 }
 
+// TestEffects_DoNotAliasState_Consensus is the same for the cluster's effects and accessors.
+func TestEffects_DoNotAliasState_Consensus(t *testing.T) {
+	p := validParams()
+	p.NodeCount, p.Consensus, p.FormTimeout = 2, messages.ConsensusRaft, time.Second
+	m, _ := Start(p, t0)
+	m.Step(RollCallAnswer{From: "A", Code: messages.CodeAccepted, FunctionID: "fn1"}, t0)
+	effects := m.Step(RollCallAnswer{From: "B", Code: messages.CodeAccepted, FunctionID: "fn1"}, t0)
+	effects[0].(SendFormCluster).To[0] = "Z"
+	m.ClusterPeers()[1] = "Z"
+	m.Step(ClusterFormed{From: "A", Code: messages.CodeOK}, t0)
+	m.Formed()[0] = "Z"
+	effects = m.Step(Cancel{}, t0)
+	want := []peer.ID{"A", "B"}
+	if len(effects) != 2 || !slices.Equal(effects[0].(SendDisband).To, want) {
+		t.Fatalf("cancel: %v, want a disband of %v and Finish", effects, want)
+	}
+	effects[0].(SendDisband).To[0] = "Z"
+	if got := m.Response().Cluster.Peers; !slices.Equal(got, want) {
+		t.Fatalf("cluster %v after the caller changed its copies", got)
+	}
+	if got := m.Formed(); !slices.Equal(got, want[:1]) {
+		t.Fatalf("formed %v after the caller changed its copies", got)
+	}
+}
+
+// TestFormationFailed_RealPeerIDs pins that a formation failure names workers as operators see
+// them (peer.ID.String(), base58), not as raw bytes.
+func TestFormationFailed_RealPeerIDs(t *testing.T) {
+	ids := make([]peer.ID, 3)
+	rng := rand.NewChaCha8([32]byte{2})
+	for i := range ids {
+		_, pub, err := crypto.GenerateEd25519Key(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids[i], err = peer.IDFromPublicKey(pub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := validParams()
+	p.Consensus, p.FormTimeout = messages.ConsensusPBFT, time.Second
+	m, _ := Start(p, t0)
+	for _, id := range ids {
+		m.Step(RollCallAnswer{From: id, Code: messages.CodeAccepted, FunctionID: p.FunctionID}, t0)
+	}
+	m.Step(ClusterFormed{From: ids[0], Code: messages.CodeOK}, t0)
+	effects := m.Step(SendFailed{To: ids[1], Err: errors.New("no route")}, t0)
+	if len(effects) != 2 {
+		t.Fatalf("effects %v, want a disband and Finish", effects)
+	}
+	if d := effects[0].(SendDisband); !slices.Equal(d.To, ids) {
+		t.Fatalf("disband %v, want %v", d.To, ids)
+	}
+	r := effects[1].(Finish).Response
+	want := "cluster formation failed: could not reach " + ids[1].String() + ": no route; " + ids[2].String() + " did not answer"
+	if r.Code != messages.CodeError || r.Message != want {
+		t.Fatalf("finish %s %q, want 500 %q", r.Code, r.Message, want)
+	}
+	if m.ClusterPeers() != nil {
+		t.Fatalf("cluster peers %v after the disband", m.ClusterPeers())
+	}
+}
+
 // TestFinish_RealPeerIDs runs a request with libp2p peer IDs and checks the response encodes as
 // the wire expects: results keyed by base58 IDs, cluster peers in answer order.
 func TestFinish_RealPeerIDs(t *testing.T) {
@@ -225,12 +301,14 @@ func TestFinish_RealPeerIDs(t *testing.T) {
 
 // TestRandomInputs_Invariants throws random inputs at random times and checks what must always
 // hold: one Finish at most, last in its step; Done iff finished; deadlines absolute, in the future
-// and mirrored by Deadline(); nothing after Done; and a finished request once the deadline passes
-// often enough.
+// and mirrored by Deadline(); nothing after Done; a finished request once the deadline passes
+// often enough; and with consensus, once MsgFormCluster went out, exactly one SendDisband to the
+// same workers, directly before Finish (never without consensus).
 func TestRandomInputs_Invariants(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	peers := []peer.ID{"A", "B", "C", "D", "E"}
 	codes := []messages.Code{messages.CodeAccepted, messages.CodeAccepted, messages.CodeAccepted, messages.CodeError}
+	disbandedAfter := map[bool]int{} // formed: disbands after the cluster formed, and before
 	for run := range 2000 {
 		p := validParams()
 		p.NodeCount = []int{-1, 1, 2, 3, 5}[rng.IntN(5)]
@@ -238,19 +316,40 @@ func TestRandomInputs_Invariants(t *testing.T) {
 		p.RollCallTimeout = time.Duration(1+rng.IntN(5)) * time.Second
 		p.SettleWindow = time.Duration(1+rng.IntN(3000)) * time.Millisecond
 		p.ExecutionTimeout = time.Duration(1+rng.IntN(10)) * time.Second
+		p.Consensus = []messages.ConsensusType{messages.ConsensusNone, messages.ConsensusRaft, messages.ConsensusPBFT}[rng.IntN(3)]
+		p.FormTimeout = time.Duration(1+rng.IntN(5)) * time.Second
 		now := t0
 		m, effects := Start(p, now)
-		finishes := 0
+		finishes, disbands := 0, 0
+		var formTo []peer.ID
 		check := func(step int, in Input, effects []Effect, wasDone bool) {
 			if wasDone && effects != nil {
 				t.Fatalf("run %d step %d: %T after Done gave %v", run, step, in, effects)
 			}
 			for i, e := range effects {
 				switch e := e.(type) {
+				case SendFormCluster:
+					if p.Consensus == messages.ConsensusNone || formTo != nil || m.Phase() != FormCluster {
+						t.Fatalf("run %d step %d: SendFormCluster with consensus %v, phase %v, earlier %v", run, step, p.Consensus, m.Phase(), formTo)
+					}
+					formTo = slices.Clone(e.To)
+				case SendExecute:
+					if p.Consensus != messages.ConsensusNone && !slices.Equal(m.Formed(), formTo) {
+						t.Fatalf("run %d step %d: SendExecute with %v of %v formed", run, step, m.Formed(), formTo)
+					}
+				case SendDisband:
+					disbands++
+					disbandedAfter[len(m.Formed()) == len(formTo)]++
+					if formTo == nil || !slices.Equal(e.To, formTo) || i != len(effects)-2 {
+						t.Fatalf("run %d step %d: SendDisband %v after MsgFormCluster to %v: %v", run, step, e.To, formTo, effects)
+					}
 				case Finish:
 					finishes++
 					if i != len(effects)-1 {
 						t.Fatalf("run %d step %d: Finish not last: %v", run, step, effects)
+					}
+					if formTo != nil && disbands != 1 {
+						t.Fatalf("run %d step %d: Finish after MsgFormCluster to %v with %d disbands", run, step, formTo, disbands)
 					}
 					r := e.Response
 					if r.Code != messages.CodeOK && r.Message == "" {
@@ -271,13 +370,26 @@ func TestRandomInputs_Invariants(t *testing.T) {
 			if finishes > 1 || (m.Phase() == Done) != (finishes == 1) || (m.Phase() == Done) != m.Deadline().IsZero() {
 				t.Fatalf("run %d step %d: %d finishes, phase %v, deadline %v", run, step, finishes, m.Phase(), m.Deadline())
 			}
+			owed := formTo // until the disband, ClusterPeers is where the cluster was asked to form
+			if disbands > 0 {
+				owed = nil
+			}
+			if disbands > 1 || !slices.Equal(m.ClusterPeers(), owed) {
+				t.Fatalf("run %d step %d: %d disbands, cluster peers %v, formed on %v", run, step, disbands, m.ClusterPeers(), formTo)
+			}
 		}
 		check(-1, nil, effects, false)
 		for step := range 40 {
 			now = now.Add(time.Duration(rng.IntN(800)) * time.Millisecond)
 			var in Input
 			from := peers[rng.IntN(len(peers))]
-			switch rng.IntN(10) {
+			switch rng.IntN(12) {
+			case 10, 11:
+				code := messages.CodeOK
+				if rng.IntN(15) == 0 {
+					code = messages.CodeInvalid
+				}
+				in = ClusterFormed{From: from, Code: code}
 			case 0, 1, 2, 3:
 				fn := p.FunctionID
 				if rng.IntN(10) == 0 {
@@ -300,7 +412,8 @@ func TestRandomInputs_Invariants(t *testing.T) {
 			wasDone := m.Phase() == Done
 			check(step, in, m.Step(in, now), wasDone)
 		}
-		// Two deadlines at most remain (roll call, then gather): ticking at each must finish.
+		// Two deadlines at most remain (roll call, then formation or gather; formation's deadline
+		// finishes): ticking at each must finish.
 		for i := 0; i < 3 && m.Phase() != Done; i++ {
 			now = m.Deadline()
 			check(100+i, Tick{}, m.Step(Tick{}, now), false)
@@ -308,6 +421,9 @@ func TestRandomInputs_Invariants(t *testing.T) {
 		if finishes != 1 {
 			t.Fatalf("run %d: %d finishes after the deadlines passed", run, finishes)
 		}
+	}
+	if disbandedAfter[true] == 0 || disbandedAfter[false] == 0 {
+		t.Fatalf("the runs disbanded %d times after formation and %d times during it; want both", disbandedAfter[true], disbandedAfter[false])
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -30,6 +28,12 @@ type Params struct {
 	// Attributes are what the roll call asks of workers (nil: nothing). Workers that do not
 	// match stay silent, so a roll call that times out says what was asked.
 	Attributes *messages.Attributes
+	// Consensus is the cluster the chosen workers form before they execute (spec §4.6).
+	// messages.ConsensusNone skips the FormCluster phase: the roll call leads straight to Execute.
+	Consensus messages.ConsensusType
+	// FormTimeout is the cluster-formation deadline, measured from when MsgFormCluster is sent.
+	// It must be > 0 when Consensus is not none, and is unused otherwise.
+	FormTimeout time.Duration
 }
 
 // ErrInvalidParams is wrapped by every error Validate returns.
@@ -65,6 +69,14 @@ func (p Params) Validate() error {
 	if p.ExecutionTimeout <= 0 {
 		bad("execution timeout must be > 0, got %v", p.ExecutionTimeout)
 	}
+	if !p.Consensus.Valid() {
+		bad("consensus must be none (0), raft (1) or pbft (2), got %d", uint(p.Consensus))
+	}
+	if p.Consensus != messages.ConsensusNone && p.FormTimeout <= 0 {
+		bad("cluster formation timeout must be > 0 with %v consensus, got %v", p.Consensus, p.FormTimeout)
+	} else if p.FormTimeout < 0 {
+		bad("cluster formation timeout must not be negative, got %v", p.FormTimeout)
+	}
 	if len(problems) == 0 {
 		return nil
 	}
@@ -78,18 +90,11 @@ func describeAttributes(a *messages.Attributes) string {
 	for _, v := range a.Values {
 		parts = append(parts, v.Name+"="+v.Value)
 	}
-	ids := func(list []peer.ID) string {
-		s := make([]string, len(list))
-		for i, id := range list {
-			s[i] = id.String()
-		}
-		return strings.Join(s, ", ")
-	}
 	if len(a.Attestors.Each) > 0 {
-		parts = append(parts, "attested by each of "+ids(a.Attestors.Each))
+		parts = append(parts, "attested by each of "+peerList(a.Attestors.Each))
 	}
 	if len(a.Attestors.OneOf) > 0 {
-		parts = append(parts, "attested by one of "+ids(a.Attestors.OneOf))
+		parts = append(parts, "attested by one of "+peerList(a.Attestors.OneOf))
 	}
 	if a.AttestationRequired && len(a.Attestors.Each) == 0 && len(a.Attestors.OneOf) == 0 {
 		parts = append(parts, "attested")

@@ -30,6 +30,7 @@ type benchConfig struct {
 	Function     string
 	Method       string
 	Nodes        int
+	Consensus    string // consensus_algorithm of each request ("": none)
 	Args         []string
 	Stdin        string
 	StdinSet     bool
@@ -47,11 +48,16 @@ type benchConfig struct {
 }
 
 func (c benchConfig) validate() error {
+	if _, err := messages.ParseConsensus(c.Consensus); err != nil {
+		return fmt.Errorf("--consensus: %w", err)
+	}
 	switch {
 	case c.Function == "" || c.Method == "":
 		return errors.New("--function and --method are required")
 	case c.Nodes < 0:
 		return fmt.Errorf("--nodes %d: must not be negative", c.Nodes)
+	case c.Consensus != "" && c.Nodes < 1:
+		return fmt.Errorf("--consensus %s needs --nodes: a cluster's size is fixed before it forms", c.Consensus)
 	case c.Requests < 0 || c.Requests > benchMaxRequests:
 		return fmt.Errorf("--requests %d: want 0 to %d", c.Requests, benchMaxRequests)
 	case c.Concurrency < 1 || c.Concurrency > benchMaxConcurrency:
@@ -85,6 +91,7 @@ func runBench(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.Function, "function", "", "function CID")
 	fs.StringVar(&cfg.Method, "method", "", "method (the module's file name, e.g. hello.wasm)")
 	fs.IntVar(&cfg.Nodes, "nodes", 0, "number_of_nodes of each request (0: not set, the head's default)")
+	fs.StringVar(&cfg.Consensus, "consensus", "", "consensus_algorithm of each request: raft (empty: none)")
 	fs.StringArrayVar(&cfg.Args, "arg", nil, "argument passed to the function (repeatable)")
 	fs.StringVar(&cfg.Stdin, "stdin", "", "standard input of the function")
 	fs.IntVar(&cfg.Requests, "requests", 0, "sequential mode: number of requests; throughput mode: cap on the total (0: none)")
@@ -214,6 +221,7 @@ func benchRequest(cfg benchConfig) messages.ExecutionRequest {
 		req.Config.Stdin = &stdin
 	}
 	req.Config.NumberOfNodes = cfg.Nodes
+	req.Config.ConsensusAlgorithm = cfg.Consensus
 	return req
 }
 
