@@ -225,7 +225,7 @@ func (n *Node) owners(deps Deps) []childSpec {
 				Self: deps.Host.ID(), Host: deps.Host, Outbox: n.outbox, Results: n.results,
 				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
 				FormTimeout: cfg.Cluster.FormTimeout,
-				Tree: n.tree, Metrics: n.metrics, Log: n.log, Drain: &n.drain, Tracing: deps.Tracing,
+				Tree:        n.tree, Metrics: n.metrics, Log: n.log, Drain: &n.drain, Tracing: deps.Tracing,
 			}),
 			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse, messages.TypeFormClusterResponse},
 			perRequest: true,
