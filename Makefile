@@ -36,7 +36,8 @@ bench-e2e: build examples
 # Every fuzz target, <package>:<FuzzName>: each decoder and parser a peer or a client can reach.
 # `make test` runs each for a few seconds, `make fuzz` for a minute; both print the executions.
 FUZZ_TARGETS := messages:FuzzDecode attest:FuzzDecode api:FuzzDecodeBody api:FuzzHandlers \
-	fstore:FuzzParseManifest fstore:FuzzUnpack config:FuzzDecodeYAML executor/fuel:FuzzInstrument
+	fstore:FuzzParseManifest fstore:FuzzUnpack config:FuzzDecodeYAML executor/fuel:FuzzInstrument \
+	consensus/raft:FuzzFSMApply
 
 test:
 	$(GO) vet ./...

@@ -216,13 +216,13 @@ func TestExecute_CrashedRequestSupervisorAnswersOnceAndIsGone(t *testing.T) {
 	}
 }
 
-func TestExecute_ConsensusRequestsAreRefusedUntilClustersExist(t *testing.T) {
+func TestExecute_PBFTRequestsAreRefusedUntilPBFTExists(t *testing.T) {
 	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{})
-	req := guestRequest(1)
-	req.Config.ConsensusAlgorithm = "raft"
+	req := guestRequest(4)
+	req.Config.ConsensusAlgorithm = "pbft"
 	resp := execute(t, net.Head, req)
-	if resp.Code != messages.CodeNotImplemented || !strings.Contains(resp.Message, "raft") {
-		t.Fatalf("want 501 naming raft, got %+v", resp)
+	if resp.Code != messages.CodeNotImplemented || !strings.Contains(resp.Message, "pbft") {
+		t.Fatalf("want 501 naming pbft, got %+v", resp)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/api"
 	"github.com/b7s-actor/b7s/config"
 	"github.com/b7s-actor/b7s/daemon/daemontest"
@@ -48,6 +49,11 @@ func TestTrace_FollowsARequestThroughTheHeadAndItsWorker(t *testing.T) {
 		t.Fatalf("execute: %s %s", resp.Code, resp.Message)
 	}
 	id := resp.RequestID
+	// The answer leaves from inside the supervisor's last receive, before the registry keeps
+	// that message: wait for the supervisor to be gone, and with it the last record made.
+	if !actortest.Eventually(10*time.Second, func() bool { _, ok := net.Head.Node.Inspect().Find("node/requests/" + id); return !ok }) {
+		t.Fatal("the request supervisor is still in the tree")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tr, err := debugAPI(net.Head).Trace(ctx, id, true)

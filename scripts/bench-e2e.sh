@@ -6,11 +6,15 @@
 #   1 worker:   (a) BENCH_REQUESTS sequential requests   (b) BENCH_CONCURRENCY clients for BENCH_DURATION
 #   2 workers:  (c) as (b)                                (d) as (b) with number_of_nodes not set
 #   3 workers:  (e) as (a)
+#               Raft clusters of the 3 (number_of_nodes 3, consensus_algorithm raft):
+#               (f) RAFT_REQUESTS sequential   (g) RAFT_SOAK sequential, for a worker's RSS
+#               before and after them          (h) RAFT_CONCURRENCY clients for BENCH_DURATION
 #
 # The bench samples every node's VmRSS every 250 ms (average and peak over the run) and its CPU
 # time (per request); idle RSS is printed before each devnet's load. The end is one table of all
 # runs (`b7s bench --table`).
 # Knobs (environment): BENCH_REQUESTS (1000), BENCH_CONCURRENCY (32), BENCH_DURATION (20s),
+# RAFT_REQUESTS (200), RAFT_CONCURRENCY (8), RAFT_SOAK (1000),
 # BENCH_REST (127.0.0.1:18080), BENCH_BASE_PORT (19527), BENCH_METRICS_PORT (19100),
 # BENCH_DEBUG_PORT (16060).
 # The function under load is this repository's light example, bin/examples/tiny.wasm (assembled
@@ -34,6 +38,9 @@ GO=${GO:-go}
 REQUESTS=${BENCH_REQUESTS:-1000}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 DURATION=${BENCH_DURATION:-20s}
+RAFT_REQUESTS=${RAFT_REQUESTS:-200}
+RAFT_CONCURRENCY=${RAFT_CONCURRENCY:-8}
+RAFT_SOAK=${RAFT_SOAK:-1000}
 REST=${BENCH_REST:-127.0.0.1:18080}
 BASE_PORT=${BENCH_BASE_PORT:-19527}
 METRICS_PORT=${BENCH_METRICS_PORT:-19100}
@@ -156,6 +163,13 @@ stop_devnet
 start_devnet 3
 idle_rss
 bench "(e) 3 workers, $REQUESTS sequential" --nodes 1 --requests "$REQUESTS" --warmup 64
+stop_devnet
+
+start_devnet 3
+idle_rss
+bench "(f) raft of 3, $RAFT_REQUESTS sequential" --nodes 3 --consensus raft --requests "$RAFT_REQUESTS" --warmup 16
+bench "(g) raft of 3, $RAFT_SOAK sequential (RSS before and after)" --nodes 3 --consensus raft --requests "$RAFT_SOAK" --warmup 0
+bench "(h) raft of 3, $RAFT_CONCURRENCY clients" --nodes 3 --consensus raft --concurrency "$RAFT_CONCURRENCY" --duration "$DURATION"
 stop_devnet
 
 echo

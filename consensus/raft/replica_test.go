@@ -2,6 +2,7 @@ package raft
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -488,3 +489,50 @@ type fsmFunc func(*hraft.Log) any
 func (f fsmFunc) Apply(l *hraft.Log) any             { return f(l) }
 func (fsmFunc) Snapshot() (hraft.FSMSnapshot, error) { return emptySnapshot{}, nil }
 func (fsmFunc) Restore(rc io.ReadCloser) error       { return rc.Close() }
+
+// The FSM passes on the cluster's own request once and skips anything else a leader commits.
+func TestFSM_AppliesItsRequestOnceAndSkipsTheRest(t *testing.T) {
+	var got []LogEntry
+	f := &fsm{requestID: "r1", applied: func(e LogEntry) { got = append(got, e) }, log: zerolog.Nop()}
+	cmd := func(data string) *hraft.Log { return &hraft.Log{Type: hraft.LogCommand, Data: []byte(data)} }
+	cases := []struct {
+		name    string
+		log     *hraft.Log
+		wantErr bool
+	}{
+		{"not a command", &hraft.Log{Type: hraft.LogNoop}, false},
+		{"malformed", cmd(`{"request_id":`), true},
+		{"not JSON", cmd("\x00\x01"), true},
+		{"another request", cmd(`{"request_id":"r2","origin":"` + peerA + `","execute":{}}`), true},
+		{"the request", cmd(`{"request_id":"r1","origin":"` + peerA + `","execute":{"function_id":"fn","method":"m","config":{"runtime":{},"result_aggregation":{}}}}`), false},
+		{"the request again", cmd(`{"request_id":"r1","origin":"` + peerA + `","execute":{}}`), false},
+	}
+	for _, c := range cases {
+		if err, _ := f.Apply(c.log).(error); (err != nil) != c.wantErr {
+			t.Errorf("%s: Apply = %v, want error %v", c.name, err, c.wantErr)
+		}
+	}
+	if len(got) != 1 || got[0].RequestID != "r1" || got[0].Execute.FunctionID != "fn" || got[0].Origin.String() != peerA {
+		t.Fatalf("applied %+v, want the request once", got)
+	}
+}
+
+// peerA is a valid base58 peer ID.
+const peerA = "12D3KooWA3HWsZfyb4jG3mjoUwkRryBFqxR1HzeQHFBUQymDP2WG"
+
+// LogEntry is the original's FSMLogEntry byte for byte: key order, omitempty, execute always.
+func TestLogEntry_JSONAsTheOriginal(t *testing.T) {
+	id, _ := peer.Decode(peerA)
+	b, err := json.Marshal(LogEntry{RequestID: "r1", Origin: id, Execute: messages.Request{FunctionID: "fn", Method: "m.wasm"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"request_id":"r1","origin":"` + peerA + `","execute":{"function_id":"fn","method":"m.wasm","config":{"runtime":{},"result_aggregation":{}}}}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	b, _ = json.Marshal(LogEntry{})
+	if string(b) != `{"execute":{"function_id":"","method":"","config":{"runtime":{},"result_aggregation":{}}}}` {
+		t.Errorf("empty entry %s", b)
+	}
+}
