@@ -138,7 +138,10 @@ func Start(cfg Config, mux *Mux, requestID string, peers []peer.ID, ev Events, l
 		Logger:                hlog,
 		Stream:                layer,
 		MaxPool:               2, // our own choice: the far side reads any number of RPCs per stream
-		Timeout:               cfg.IOTimeout,
+		// No pipelining: a cluster replicates one entry, and a pipeline is one more stream per
+		// peer, with hashicorp's 256 KiB buffers at both ends.
+		MaxRPCsInFlight: 1,
+		Timeout:         cfg.IOTimeout,
 	})
 	first := peers[0] == self
 	conf := hraft.DefaultConfig()
