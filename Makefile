@@ -37,7 +37,7 @@ bench-e2e: build examples
 # `make test` runs each for a few seconds, `make fuzz` for a minute; both print the executions.
 FUZZ_TARGETS := messages:FuzzDecode attest:FuzzDecode api:FuzzDecodeBody api:FuzzHandlers \
 	fstore:FuzzParseManifest fstore:FuzzUnpack config:FuzzDecodeYAML executor/fuel:FuzzInstrument \
-	consensus/raft:FuzzFSMApply
+	consensus/raft:FuzzFSMApply consensus/pbft:FuzzDecode consensus/pbft:FuzzStep
 
 test:
 	$(GO) vet ./...

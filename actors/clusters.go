@@ -8,9 +8,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/consensus/pbft"
 	craft "github.com/b7s-actor/b7s/consensus/raft"
 	"github.com/b7s-actor/b7s/executor"
 	"github.com/b7s-actor/b7s/messages"
@@ -30,18 +32,28 @@ type ClusterConfig struct {
 	// (spec §4.1: 30 min).
 	AddressTTL time.Duration
 	Raft       craft.Config
+	// PBFTRequestTimeout is a PBFT replica's request timer: a request not executed this long
+	// after it arrived (or after the last one executed) starts a view change. Well inside a
+	// request's 20 s, so a silent primary is replaced in time (the original: 10 s).
+	PBFTRequestTimeout time.Duration
+	// PBFTSilent, while it returns true, silences this worker's PBFT replicas (spec §6's
+	// B7S_PBFT_BYZANTINE test hook, ByzantineFromEnv; tests flip it per node). Nil: never.
+	PBFTSilent func() bool
 }
 
 // DefaultClusterConfig: a leader within 10 s, a silent head given up after 30 s.
 func DefaultClusterConfig() ClusterConfig {
 	return ClusterConfig{FormTimeout: 10 * time.Second, AbandonAfter: 30 * time.Second, AddressTTL: 30 * time.Minute,
-		Raft: craft.DefaultConfig()}
+		Raft: craft.DefaultConfig(), PBFTRequestTimeout: 2 * time.Second}
 }
 
 func (c ClusterConfig) validate() error {
 	var errs []error
 	if c.FormTimeout < time.Millisecond {
 		errs = append(errs, fmt.Errorf("Cluster.FormTimeout: %v is below the minimum 1ms", c.FormTimeout))
+	}
+	if c.PBFTRequestTimeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("Cluster.PBFTRequestTimeout: %v is below the minimum 1ms", c.PBFTRequestTimeout))
 	}
 	if c.AbandonAfter < time.Millisecond {
 		errs = append(errs, fmt.Errorf("Cluster.AbandonAfter: %v is below the minimum 1ms", c.AbandonAfter))
@@ -59,8 +71,9 @@ type clustersConfig struct {
 	// Mux hosts the replicas' Raft streams; nil: this worker serves no Raft cluster (it then
 	// stays silent on Raft roll calls and refuses MsgFormCluster with "501").
 	Mux              *craft.Mux
-	Work             *actor.PID    // runs what a cluster commits
-	ExecutionTimeout time.Duration // a request's run when it sets no timeout (as the work actor's)
+	Key              crypto.PrivKey // PBFT needs it; nil: PBFT clusters are refused
+	Work             *actor.PID     // runs what a cluster commits
+	ExecutionTimeout time.Duration  // a request's run when it sets no timeout (as the work actor's)
 	Outbox           *outbox
 	Tree             *tree
 	Metrics          *nodeMetrics
@@ -82,8 +95,9 @@ type clusters struct {
 }
 
 type clusterChild struct {
-	pid  *actor.PID
-	head peer.ID
+	pid       *actor.PID
+	head      peer.ID
+	consensus messages.ConsensusType
 }
 
 func newClusters(cfg clustersConfig) actor.Producer {
@@ -107,9 +121,9 @@ func (c *clusters) Receive(ctx actor.Context) {
 		c.execute(ctx, m)
 	case *actor.Terminated:
 		if id, ok := c.byPID[m.Who.Id]; ok {
+			c.cfg.Metrics.clustersAlive.WithLabelValues(c.children[id].consensus.String()).Dec()
 			delete(c.byPID, m.Who.Id)
 			delete(c.children, id)
-			c.cfg.Metrics.clustersAlive.WithLabelValues(messages.ConsensusRaft.String()).Dec()
 		}
 	}
 }
@@ -125,28 +139,32 @@ func (c *clusters) form(ctx actor.Context, from peer.ID, m messages.MsgFormClust
 	}
 	// Spec §4.6: the head's addresses of the other replicas, for those this node cannot reach yet.
 	c.cfg.Mux.AddAddrs(m.ConnectionInfo, c.cfg.AddressTTL)
-	pid, err := ctx.SpawnNamed(c.cfg.Tree.props("raft-replica", newRaftReplica(c.cfg, from, m)), m.RequestID)
+	kind, producer := "raft-replica", newRaftReplica(c.cfg, from, m)
+	if m.Consensus == messages.ConsensusPBFT {
+		kind, producer = "pbft-replica", newPBFTReplica(c.cfg, from, m)
+	}
+	pid, err := ctx.SpawnNamed(c.cfg.Tree.props(kind, producer), m.RequestID)
 	if err != nil {
 		c.cfg.Log.Error().Err(err).Str("request", m.RequestID).Msg("spawn raft replica")
 		c.answerForm(ctx.Self(), from, m, messages.CodeError, "could not start the replica")
 		return
 	}
-	c.children[m.RequestID] = clusterChild{pid: pid, head: from}
+	c.children[m.RequestID] = clusterChild{pid: pid, head: from, consensus: m.Consensus}
 	c.byPID[pid.Id] = m.RequestID
-	c.cfg.Metrics.clustersAlive.WithLabelValues(messages.ConsensusRaft.String()).Inc()
+	c.cfg.Metrics.clustersAlive.WithLabelValues(m.Consensus.String()).Inc()
 }
 
 // refusal is the code and reason m is refused with, or "" when a replica can start.
 func (c *clusters) refusal(m messages.MsgFormCluster) (messages.Code, string) {
 	switch {
-	case m.Consensus == messages.ConsensusPBFT:
-		return messages.CodeNotImplemented, "pbft clusters are not supported by this worker yet"
-	case m.Consensus != messages.ConsensusRaft:
+	case m.Consensus != messages.ConsensusRaft && m.Consensus != messages.ConsensusPBFT:
 		return messages.CodeInvalid, fmt.Sprintf("consensus %d is not raft (1) or pbft (2)", uint(m.Consensus))
-	case c.cfg.Mux == nil:
-		return messages.CodeNotImplemented, "this worker serves no raft clusters"
+	case c.cfg.Mux == nil || (m.Consensus == messages.ConsensusPBFT && c.cfg.Key == nil):
+		return messages.CodeNotImplemented, fmt.Sprintf("this worker serves no %s clusters", m.Consensus)
 	case len(m.Peers) == 0:
 		return messages.CodeInvalid, "no peers"
+	case m.Consensus == messages.ConsensusPBFT && len(m.Peers) < pbft.MinReplicas:
+		return messages.CodeInvalid, fmt.Sprintf("a pbft cluster needs at least %d peers, got %d", pbft.MinReplicas, len(m.Peers))
 	}
 	if err := craft.CheckRequestID(m.RequestID); err != nil {
 		return messages.CodeInvalid, err.Error()

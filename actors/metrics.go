@@ -30,6 +30,9 @@ type nodeMetrics struct {
 	clustersFailed    *prometheus.CounterVec // {consensus,reason}
 	clustersAlive     *prometheus.GaugeVec   // {consensus}
 	raftExecute       *prometheus.SummaryVec // {function}
+	pbftExecute       *prometheus.SummaryVec // {function}
+	pbftDropped       *prometheus.CounterVec // {type,reason}
+	pbftViewChanges   prometheus.Counter
 	// functions and topics bound the label values that come from clients.
 	functions *labelSet
 	topics    *labelSet
@@ -72,9 +75,16 @@ func newMetrics(reg prometheus.Registerer) *nodeMetrics {
 		raftExecute: prometheus.NewSummaryVec(prometheus.SummaryOpts{
 			Name: "b7s_raft_execute_milliseconds", Help: "Runs of requests committed by a Raft cluster, in milliseconds, by function.",
 			Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}, MaxAge: 10 * time.Second}, []string{"function"}),
+		pbftExecute: prometheus.NewSummaryVec(prometheus.SummaryOpts{
+			Name: "b7s_pbft_execute_milliseconds", Help: "Requests a PBFT cluster executed, from the request's timestamp to the result, in milliseconds, by function.",
+			Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}, MaxAge: 10 * time.Second}, []string{"function"}),
+		pbftDropped: counter("b7s_pbft_messages_dropped", "PBFT messages a replica refused, by message type and reason.", "type", "reason"),
+		pbftViewChanges: prometheus.NewCounter(prometheus.CounterOpts{Name: "b7s_pbft_view_changes",
+			Help: "Views this worker's PBFT replicas moved to (a silent or faulty primary replaced)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.clustersFormed, m.clustersDisbanded, m.clustersFailed, m.clustersAlive, m.raftExecute)
+		reg.MustRegister(m.clustersFormed, m.clustersDisbanded, m.clustersFailed, m.clustersAlive, m.raftExecute,
+			m.pbftExecute, m.pbftDropped, m.pbftViewChanges)
 		reg.MustRegister(m.messagesProcessed, m.messagesProcessedOK, m.messagesProcessedErr, m.messagesSent,
 			m.messagesPublished, m.messagesDropped, m.topicMessages, m.topicSubscriptions, m.directMessages,
 			m.rollCallsPublished, m.rollCallsSeen, m.rollCallsApplied, m.rollCallsSkipped, m.functionExecutions, m.info)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -105,9 +106,12 @@ type Deps struct {
 	Middleware []actor.ReceiverMiddleware
 	// Tracing makes the spans of spec §11 and carries their context in messages; nil is off.
 	Tracing *tracing.Provider
-	// Raft carries workers' Raft clusters over the host (consensus/raft); nil: a worker serves
-	// none and stays silent on Raft roll calls.
+	// Raft carries workers' Raft clusters over the host (consensus/raft), and its host their
+	// PBFT streams; nil: a worker serves no cluster and stays silent on consensus roll calls.
 	Raft *craft.Mux
+	// Key is the node's libp2p key: a head signs PBFT requests with it, a worker its PBFT
+	// results (spec §3.4). Nil: no PBFT.
+	Key crypto.PrivKey
 }
 
 // Node is a running b7s node: an actor system whose root actor supervises everything else.
@@ -224,8 +228,8 @@ func (n *Node) owners(deps Deps) []childSpec {
 			producer: newRequests(requestsConfig{
 				Self: deps.Host.ID(), Host: deps.Host, Outbox: n.outbox, Results: n.results,
 				RollCallTimeout: cfg.RollCallTimeout, ExecutionTimeout: cfg.ExecutionTimeout, SettleWindow: cfg.SettleWindow,
-				FormTimeout: cfg.Cluster.FormTimeout,
-				Tree:        n.tree, Metrics: n.metrics, Log: n.log, Drain: &n.drain, Tracing: deps.Tracing,
+				FormTimeout: cfg.Cluster.FormTimeout, Key: deps.Key,
+				Tree: n.tree, Metrics: n.metrics, Log: n.log, Drain: &n.drain, Tracing: deps.Tracing,
 			}),
 			owns:       []string{messages.TypeExecute, messages.TypeRollCallResponse, messages.TypeExecuteResponse, messages.TypeFormClusterResponse},
 			perRequest: true,
@@ -237,14 +241,15 @@ func (n *Node) owners(deps Deps) []childSpec {
 				Self: deps.Host.ID(), Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize, ExecutionTimeout: cfg.ExecutionTimeout,
 				PromiseWindow: cfg.RollCallTimeout, Runner: deps.Runner, Functions: deps.Functions, Installer: n.child("installer"), Attestation: deps.Attestation,
 				Outbox: n.outbox, Results: n.results, Tree: n.tree, Metrics: n.metrics, Log: n.log,
-				Drain: &n.drain, Tracing: deps.Tracing, Clusters: n.child("clusters"), Raft: deps.Raft != nil,
+				Drain: &n.drain, Tracing: deps.Tracing, Clusters: n.child("clusters"), Consensus: deps.Raft != nil && deps.Key != nil,
+				Key: deps.Key,
 			}),
 			owns:       []string{messages.TypeRollCall, messages.TypeExecute},
 			perRequest: true,
 		}, childSpec{
 			name: "clusters", kind: "clusters",
 			producer: newClusters(clustersConfig{
-				ClusterConfig: cfg.Cluster, Self: deps.Host.ID(), Mux: deps.Raft, Work: n.child("work"),
+				ClusterConfig: cfg.Cluster, Self: deps.Host.ID(), Mux: deps.Raft, Key: deps.Key, Work: n.child("work"),
 				ExecutionTimeout: cfg.ExecutionTimeout, Outbox: n.outbox, Tree: n.tree, Metrics: n.metrics, Log: n.log,
 			}),
 			owns:       []string{messages.TypeFormCluster, messages.TypeDisbandCluster},

@@ -1,12 +1,14 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 	"github.com/google/uuid"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
@@ -24,10 +26,11 @@ type requestsConfig struct {
 	Host             Host // who is connected (roll-call answers count only from live peers)
 	Outbox           *outbox
 	Results          *resultCache
-	RollCallTimeout  time.Duration // when the request sets no timeout
-	ExecutionTimeout time.Duration // when the request sets no timeout
-	SettleWindow     time.Duration // number_of_nodes unset: how long to keep listening after the first answer
-	FormTimeout      time.Duration // consensus: how long the chosen workers have to form a cluster
+	RollCallTimeout  time.Duration  // when the request sets no timeout
+	ExecutionTimeout time.Duration  // when the request sets no timeout
+	SettleWindow     time.Duration  // number_of_nodes unset: how long to keep listening after the first answer
+	FormTimeout      time.Duration  // consensus: how long the chosen workers have to form a cluster
+	Key              crypto.PrivKey // signs PBFT requests (spec §4.3 step 4); nil: PBFT is refused
 	Tree             *tree
 	Metrics          *nodeMetrics
 	Log              zerolog.Logger
@@ -208,11 +211,9 @@ func (s *headRequest) Receive(ctx actor.Context) {
 		if c, err := s.req.Request.Config.Consensus(); err != nil {
 			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeInvalid, Message: err.Error()})
 			return
-		} else if c == messages.ConsensusPBFT {
-			// Until this head can run PBFT, such a request could only come back as every
-			// worker's refusal; say so instead.
+		} else if c == messages.ConsensusPBFT && s.cfg.Key == nil {
 			s.finish(ctx, messages.MsgExecuteResponse{RequestID: s.req.RequestID, Code: messages.CodeNotImplemented,
-				Message: fmt.Sprintf("%s consensus is not supported by this head yet", c)})
+				Message: "this head has no key to sign pbft requests with"})
 			return
 		}
 		p := s.params()
@@ -261,6 +262,14 @@ func (s *headRequest) onReply(d *delivery, now time.Time) []request.Effect {
 		return s.m.Step(request.RollCallAnswer{From: d.From, Code: m.Code, FunctionID: m.FunctionID}, now)
 	case messages.MsgExecuteResponse:
 		res, ok := m.Results[d.From]
+		if s.m.Params().Consensus == messages.ConsensusPBFT {
+			// Spec §4.3 step 6: only a result its sender signed counts, nor one that claims
+			// another replica.
+			if err := pbftResultValid(d.From, res, ok); err != nil {
+				s.log.Warn().Err(err).Stringer("peer", d.From).Msg("pbft result not counted")
+				return nil
+			}
+		}
 		if !ok {
 			// A refusal (404 not installed, 503 busy…) carries no result; it still means this
 			// worker will not answer, so record its code instead of waiting out the deadline.
@@ -313,8 +322,29 @@ func (s *headRequest) publishRollCall(self *actor.PID) {
 	s.cfg.Outbox.publish(topic, rc, nil)
 }
 
+// pbftResultValid checks a PBFT worker's result: present, about itself, signed with its key.
+func pbftResultValid(from peer.ID, res messages.NodeResult, present bool) error {
+	if !present {
+		return errors.New("no result of its own")
+	}
+	if res.PBFT.Replica != from {
+		return fmt.Errorf("the result names replica %q", res.PBFT.Replica)
+	}
+	key, err := from.ExtractPublicKey()
+	if err != nil {
+		return fmt.Errorf("the sender's key: %w", err)
+	}
+	return res.VerifySignature(key)
+}
+
 func (s *headRequest) sendExecute(ctx actor.Context, to []peer.ID, now time.Time) {
 	msg := messages.MsgExecute{Request: s.req.Request, RequestID: s.req.RequestID, Timestamp: now.UTC()}
+	if s.m.Params().Consensus == messages.ConsensusPBFT {
+		// Replicas take only a request the head signed (spec §6).
+		if err := msg.Request.Sign(s.cfg.Key); err != nil {
+			s.log.Error().Err(err).Msg("sign pbft request")
+		}
+	}
 	msg.Carrier = s.trace.carrier
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	for _, p := range to {

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/rs/zerolog"
 
@@ -61,10 +62,12 @@ type workConfig struct {
 	PromiseWindow time.Duration
 	Drain         *drainState       // draining: silent on roll calls, new MsgExecute refused "503"
 	Tracing       *tracing.Provider // nil: off
-	// Clusters takes MsgExecute with consensus (the clusters actor); Raft says it serves Raft
-	// clusters, so Raft roll calls are answered.
-	Clusters *actor.PID
-	Raft     bool
+	// Clusters takes MsgExecute with consensus (the clusters actor); Consensus says it serves
+	// Raft and PBFT clusters, so their roll calls are answered.
+	Clusters  *actor.PID
+	Consensus bool
+	// Key signs PBFT results (spec §3.4).
+	Key crypto.PrivKey
 }
 
 // runCommitted asks the work actor to run a request a consensus cluster committed and to send
@@ -72,6 +75,8 @@ type workConfig struct {
 type runCommitted struct {
 	Origin peer.ID
 	Msg    messages.MsgExecute
+	// PBFT, for a PBFT cluster's request: the result carries it and this node's signature.
+	PBFT *messages.PBFTResultInfo
 }
 
 // work is a worker's side of execution: it answers roll calls, admits MsgExecute within the
@@ -115,8 +120,10 @@ type job struct {
 	// deadline is when its request's own timeout (else ExecutionTimeout) passes, counted from
 	// its arrival: the head stops waiting then, so the work stops too.
 	deadline time.Time
-	// committed: a Raft cluster committed it (timed in b7s_raft_execute_milliseconds).
+	// committed: a Raft cluster committed it (timed in b7s_raft_execute_milliseconds); pbft:
+	// a PBFT cluster executed it (its result is signed and carries these details).
 	committed bool
+	pbft      *messages.PBFTResultInfo
 }
 
 type runningJob struct {
@@ -251,7 +258,7 @@ func (w *work) functionLabel(cid string, installed bool) string {
 func (w *work) rollCall(ctx actor.Context, rc messages.MsgRollCall) {
 	installed := w.cfg.Functions.IsInstalled(rc.FunctionID)
 	w.cfg.Metrics.rollCallsSeen.WithLabelValues(w.functionLabel(rc.FunctionID, installed)).Inc()
-	if rc.Consensus != messages.ConsensusNone && (rc.Consensus != messages.ConsensusRaft || !w.cfg.Raft) {
+	if rc.Consensus != messages.ConsensusNone && (!rc.Consensus.Valid() || !w.cfg.Consensus) {
 		// A cluster this worker cannot join: volunteering would only fail later.
 		w.skip(rc, skipConsensus, attest.Mismatch{})
 		return
@@ -378,7 +385,7 @@ func (w *work) runCommitted(ctx actor.Context, r *runCommitted) {
 		w.reply(ctx.Self(), r.Origin, m, messages.CodeNotFound, executor.ExitLoadFailure, "function not installed")
 		return
 	}
-	w.admit(ctx, &job{from: r.Origin, req: m, committed: true})
+	w.admit(ctx, &job{from: r.Origin, req: m, committed: r.PBFT == nil, pbft: r.PBFT})
 }
 
 // admit starts j, queues it, or refuses it, within the worker's budget.
@@ -582,8 +589,12 @@ func (e *workerExecution) report(ctx actor.Context, m executionDone) {
 		e.cfg.Log.Debug().Err(m.err).Str("request", req.RequestID).Str("function", req.FunctionID).Msg("function did not succeed")
 	}
 	res := truthful(fromExecutorResult(m.res), m.err)
-	if e.job.committed {
+	switch {
+	case e.job.committed:
 		e.cfg.Metrics.raftExecute.WithLabelValues(req.FunctionID).Observe(float64(time.Since(e.started).Milliseconds()))
+	case e.job.pbft != nil:
+		// Spec §11: measured from the request timestamp.
+		e.cfg.Metrics.pbftExecute.WithLabelValues(req.FunctionID).Observe(float64(time.Since(req.Timestamp).Milliseconds()))
 	}
 	e.send(ctx.Self(), res.Code, res, "")
 	ctx.Stop(ctx.Self())
@@ -606,7 +617,15 @@ func truthful(res messages.ExecutionResult, err error) messages.ExecutionResult 
 
 func (e *workerExecution) send(self *actor.PID, code messages.Code, res messages.ExecutionResult, msg string) {
 	e.reported = true
-	results := messages.ResultMap{e.cfg.Self: {ExecutionResult: res}}
+	result := messages.NodeResult{ExecutionResult: res}
+	if e.job.pbft != nil {
+		// Spec §6 step 8: the result names the view and request it answers, signed by this node.
+		result.PBFT = *e.job.pbft
+		if err := result.Sign(e.cfg.Key); err != nil {
+			e.cfg.Log.Error().Err(err).Str("request", e.job.req.RequestID).Msg("sign pbft result")
+		}
+	}
+	results := messages.ResultMap{e.cfg.Self: result}
 	e.cfg.Results.put(e.job.req.RequestID, results)
 	resp := e.job.req.Response(code)
 	resp.Results = results

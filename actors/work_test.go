@@ -183,7 +183,7 @@ func newBudgetFixture(t *testing.T, concurrency, queue int, budget executor.Rese
 		Runner: runner, Functions: installedFunctions{"fn": true}, Installer: installer.PID,
 		Outbox:  testOutbox(t, host, sys),
 		Results: newResultCache(10), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
-		Clusters: clusters.PID, Raft: true,
+		Clusters: clusters.PID, Consensus: true,
 	}), actor.WithSupervisor(newStopOnFailure()))
 	return workFixture{sys: sys, work: w, host: host, runner: runner, installer: installer, clusters: clusters,
 		metrics: metrics, attestation: holder}
@@ -350,12 +350,14 @@ func TestWork_RollCallAnswers(t *testing.T) {
 			t.Fatalf("installed function: %+v to %s", r, to)
 		}
 
-		// Raft clusters are served; PBFT ones are not yet.
-		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: messages.ConsensusRaft})
-		if _, msg := f.sent(t); msg.(messages.MsgRollCallResponse).Code != messages.CodeAccepted {
-			t.Fatalf("raft roll call: %+v", msg)
+		// Raft and PBFT clusters are served; a consensus of no known kind is not.
+		for _, c := range []messages.ConsensusType{messages.ConsensusRaft, messages.ConsensusPBFT} {
+			f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: c})
+			if _, msg := f.sent(t); msg.(messages.MsgRollCallResponse).Code != messages.CodeAccepted {
+				t.Fatalf("%s roll call: %+v", c, msg)
+			}
 		}
-		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: messages.ConsensusPBFT})
+		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Consensus: 7})
 		f.rollCall(t, messages.MsgRollCall{FunctionID: "fn", Attributes: &messages.Attributes{AttestationRequired: true}})
 		f.nothingSent(t)
 		if n := testutil.ToFloat64(f.metrics.rollCallsSkipped.WithLabelValues(skipConsensus)); n != 1 {

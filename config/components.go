@@ -36,6 +36,7 @@ func (c Config) Node(version string) actors.Config {
 	n.Cluster.Raft.ElectionTimeout = c.Cluster.RaftElectionTimeout
 	n.Cluster.Raft.LeaderLeaseTimeout = c.Cluster.RaftLeaderLeaseTimeout
 	n.Cluster.Raft.CommitTimeout = c.Cluster.RaftCommitTimeout
+	n.Cluster.PBFTRequestTimeout = c.Cluster.PBFTRequestTimeout
 	return n
 }
 

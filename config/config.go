@@ -95,6 +95,9 @@ type Cluster struct {
 	RaftElectionTimeout    time.Duration `yaml:"raft-election-timeout"`
 	RaftLeaderLeaseTimeout time.Duration `yaml:"raft-leader-lease-timeout"`
 	RaftCommitTimeout      time.Duration `yaml:"raft-commit-timeout"`
+	// PBFTRequestTimeout: a PBFT replica that has not executed a request this long starts a
+	// view change.
+	PBFTRequestTimeout time.Duration `yaml:"pbft-request-timeout"`
 }
 
 // Log configures the node's zerolog logger.
@@ -284,6 +287,7 @@ func Default() Config {
 			RaftElectionTimeout:    node.Cluster.Raft.ElectionTimeout,
 			RaftLeaderLeaseTimeout: node.Cluster.Raft.LeaderLeaseTimeout,
 			RaftCommitTimeout:      node.Cluster.Raft.CommitTimeout,
+			PBFTRequestTimeout:     node.Cluster.PBFTRequestTimeout,
 		},
 		Telemetry: Telemetry{Tracing: Tracing{Enable: trace.Enable, ExporterBatchTimeout: trace.BatchTimeout}},
 	}

@@ -77,6 +77,8 @@ var settings = []setting{
 	{"cluster.raft-leader-lease-timeout", "raft-leader-lease-timeout", "", "Raft: a leader that hears from no quorum this long steps down (at most the heartbeat timeout)", func(c *Config) any { return &c.Cluster.RaftLeaderLeaseTimeout }},
 	{"cluster.raft-commit-timeout", "raft-commit-timeout", "", "Raft: how often a leader tells followers what is committed when nothing else is sent (bounds a follower's lag)", func(c *Config) any { return &c.Cluster.RaftCommitTimeout }},
 
+	{"cluster.pbft-request-timeout", "pbft-request-timeout", "", "PBFT: a replica that has not executed a request this long starts a view change (keep it well inside a request's deadline)", func(c *Config) any { return &c.Cluster.PBFTRequestTimeout }},
+
 	{"telemetry.tracing.enable", "enable-tracing", "", "emit tracing data", func(c *Config) any { return &c.Telemetry.Tracing.Enable }},
 	{"telemetry.tracing.exporter-batch-timeout", "", "", "tracing exporter batch timeout (0: synchronous)", func(c *Config) any { return &c.Telemetry.Tracing.ExporterBatchTimeout }},
 	{"telemetry.tracing.grpc.endpoint", "tracing-grpc-endpoint", "", "tracing exporter gRPC endpoint (host:port)", func(c *Config) any { return &c.Telemetry.Tracing.GRPC.Endpoint }},

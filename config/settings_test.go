@@ -89,7 +89,7 @@ func TestNewFlagSet_RegistersSpecFlags(t *testing.T) {
 		"attributes-file": "", "attributes-gateway": "", "attributes-timeout": "",
 		"max-request-timeout": "", "max-fs-bytes": "", "fs-budget-bytes": "",
 		"cluster-formation-timeout": "", "cluster-abandon-after": "", "raft-heartbeat-timeout": "",
-		"raft-election-timeout": "", "raft-leader-lease-timeout": "", "raft-commit-timeout": "",
+		"raft-election-timeout": "", "raft-leader-lease-timeout": "", "raft-commit-timeout": "", "pbft-request-timeout": "",
 	}
 	fs, _ := NewFlagSet("test")
 	for name, short := range want {

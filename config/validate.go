@@ -200,6 +200,7 @@ func (c Cluster) validate() []error {
 	for _, err := range []error{
 		check.Min("cluster.formation-timeout", c.FormationTimeout, time.Millisecond),
 		check.Min("cluster.abandon-after", c.AbandonAfter, time.Millisecond),
+		check.Min("cluster.pbft-request-timeout", c.PBFTRequestTimeout, time.Millisecond),
 	} {
 		if err != nil {
 			errs = append(errs, err)

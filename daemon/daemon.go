@@ -75,6 +75,9 @@ type Options struct {
 	// SpanProcessors receive every span the node makes, besides its exporters, and turn
 	// tracing on (tests record spans with a tracetest.SpanRecorder).
 	SpanProcessors []sdktrace.SpanProcessor
+	// PBFTSilent silences the node's PBFT replicas while it returns true: spec §6's
+	// B7S_PBFT_BYZANTINE hook for in-process tests. Nil: the environment variable decides.
+	PBFTSilent func() bool
 }
 
 // Start builds and starts a node. cfg must be validated; its paths are resolved here.
@@ -113,7 +116,7 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	if d.Host, err = p2p.New(key, d.db, hostCfg); err != nil {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
-	deps := actors.Deps{Host: d.Host, Log: log, Registerer: d.Metrics, Middleware: opts.Middleware, Tracing: d.tracing}
+	deps := actors.Deps{Host: d.Host, Key: key, Log: log, Registerer: d.Metrics, Middleware: opts.Middleware, Tracing: d.tracing}
 	if opts.WrapHost != nil {
 		deps.Host = opts.WrapHost(d.Host)
 	}
@@ -136,6 +139,10 @@ func Start(ctx context.Context, cfg config.Config, opts Options) (_ *Daemon, err
 	nodeCfg := cfg.Node(opts.Version)
 	if opts.Backoff != nil {
 		nodeCfg.Backoff = *opts.Backoff
+	}
+	nodeCfg.Cluster.PBFTSilent = actors.ByzantineFromEnv()
+	if opts.PBFTSilent != nil {
+		nodeCfg.Cluster.PBFTSilent = opts.PBFTSilent
 	}
 	if d.Node, err = actors.Start(nodeCfg, deps); err != nil {
 		return nil, err

@@ -216,13 +216,13 @@ func TestExecute_CrashedRequestSupervisorAnswersOnceAndIsGone(t *testing.T) {
 	}
 }
 
-func TestExecute_PBFTRequestsAreRefusedUntilPBFTExists(t *testing.T) {
+func TestExecute_RequestWithoutResultsIsNotKept(t *testing.T) {
 	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{})
-	req := guestRequest(4)
-	req.Config.ConsensusAlgorithm = "pbft"
+	req := guestRequest(1)
+	req.Config.Timeout = 1 // no worker: the roll call times out
 	resp := execute(t, net.Head, req)
-	if resp.Code != messages.CodeNotImplemented || !strings.Contains(resp.Message, "pbft") {
-		t.Fatalf("want 501 naming pbft, got %+v", resp)
+	if resp.Code != messages.CodeTimeout || !strings.Contains(resp.Message, "roll call") {
+		t.Fatalf("want 408 for the roll call, got %+v", resp)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -9,6 +9,8 @@
 #               Raft clusters of the 3 (number_of_nodes 3, consensus_algorithm raft):
 #               (f) RAFT_REQUESTS sequential   (g) RAFT_SOAK sequential, for a worker's RSS
 #               before and after them          (h) RAFT_CONCURRENCY clients for BENCH_DURATION
+#   4 workers:  PBFT clusters of the 4 (number_of_nodes 4, consensus_algorithm pbft):
+#               (i) RAFT_REQUESTS sequential   (j) RAFT_CONCURRENCY clients for BENCH_DURATION
 #
 # The bench samples every node's VmRSS every 250 ms (average and peak over the run) and its CPU
 # time (per request); idle RSS is printed before each devnet's load. The end is one table of all
@@ -170,6 +172,12 @@ idle_rss
 bench "(f) raft of 3, $RAFT_REQUESTS sequential" --nodes 3 --consensus raft --requests "$RAFT_REQUESTS" --warmup 16
 bench "(g) raft of 3, $RAFT_SOAK sequential (RSS before and after)" --nodes 3 --consensus raft --requests "$RAFT_SOAK" --warmup 0
 bench "(h) raft of 3, $RAFT_CONCURRENCY clients" --nodes 3 --consensus raft --concurrency "$RAFT_CONCURRENCY" --duration "$DURATION"
+stop_devnet
+
+start_devnet 4
+idle_rss
+bench "(i) pbft of 4, $RAFT_REQUESTS sequential" --nodes 4 --consensus pbft --requests "$RAFT_REQUESTS" --warmup 16
+bench "(j) pbft of 4, $RAFT_CONCURRENCY clients" --nodes 4 --consensus pbft --concurrency "$RAFT_CONCURRENCY" --duration "$DURATION"
 stop_devnet
 
 echo

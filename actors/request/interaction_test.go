@@ -27,7 +27,7 @@ var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 //	formed peer=P [code=200] [message=TEXT] [at=D]
 //	tick [at=D]
 //	send-failed peer=P [err=TEXT] [at=D]
-//	result peer=P [code=200] [stdout=TEXT] [at=D]
+//	result peer=P [code=200] [stdout=TEXT] [ts=D] [at=D]
 //	cancel [reason=TEXT] [at=D]
 //	state
 //
@@ -101,6 +101,8 @@ func (h *harness) command(a *args) (string, error) {
 		var r messages.NodeResult
 		r.Code = messages.Code(a.str("code", "200"))
 		r.Result.Stdout = a.str("stdout", "")
+		// ts: the request timestamp a PBFT replica ordered, as an offset from t0.
+		r.PBFT.RequestTimestamp = t0.Add(a.dur("ts", 0))
 		in = WorkerResult{From: a.peer("peer"), Result: r}
 	case "cancel":
 		in = Cancel{Reason: a.str("reason", "")}

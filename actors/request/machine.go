@@ -218,6 +218,11 @@ func (m *Machine) choose(chosen []peer.ID, now time.Time) []Effect {
 	if m.p.Consensus == messages.ConsensusNone {
 		return m.execute(now)
 	}
+	if m.p.Consensus == messages.ConsensusPBFT && len(chosen) < MinPBFTWorkers {
+		// Spec §4.3: a PBFT cluster of fewer than 4 tolerates no fault; nothing was formed.
+		return m.finish(messages.CodeError, fmt.Sprintf("pbft needs at least %d workers; %s answered the roll call",
+			MinPBFTWorkers, workers(len(chosen))))
+	}
 	m.phase = FormCluster
 	m.formed = make(map[peer.ID]bool, len(chosen))
 	m.disbandOwed = true
@@ -311,16 +316,82 @@ func (m *Machine) result(in WorkerResult) []Effect {
 	}
 	delete(m.pending, in.From)
 	m.results[in.From] = in.Result
+	if m.p.Consensus == messages.ConsensusPBFT {
+		if agreed := m.pbftAgreement(); agreed != nil {
+			return m.finishAgreed(agreed)
+		}
+	}
 	if len(m.pending) == 0 {
 		return m.gathered(false)
 	}
 	return nil
 }
 
+// MinPBFTWorkers is the smallest PBFT cluster (n = 3f+1 with f = 1).
+const MinPBFTWorkers = 4
+
+// pbftQuorum is how many workers must return the same result: f+1 of the n chosen, f = ⌊(n-1)/3⌋,
+// so at least one of them is honest (spec §4.3 step 6).
+func (m *Machine) pbftQuorum() int { return (len(m.chosen)-1)/3 + 1 }
+
+// pbftKey is what PBFT results must agree on (spec §4.3 step 6): the output, the exit code and
+// the request timestamp the replica ordered.
+type pbftKey struct {
+	stdout, stderr string
+	exit           int
+	timestamp      time.Time
+}
+
+func keyOf(r messages.NodeResult) pbftKey {
+	return pbftKey{r.Result.Stdout, r.Result.Stderr, r.Result.ExitCode, r.PBFT.RequestTimestamp.UTC()}
+}
+
+// pbftAgreement is the workers whose results agree, once f+1 do; nil before.
+func (m *Machine) pbftAgreement() []peer.ID {
+	groups := make(map[pbftKey][]peer.ID)
+	for _, id := range m.chosen { // chosen order, so the answer does not depend on map order
+		r, ok := m.results[id]
+		if !ok {
+			continue
+		}
+		k := keyOf(r)
+		groups[k] = append(groups[k], id)
+		if len(groups[k]) >= m.pbftQuorum() {
+			return groups[k]
+		}
+	}
+	return nil
+}
+
+// finishAgreed answers with the agreeing workers' results only, each its result and metadata
+// (the signature and PBFT details are the head's to check, not the client's), and their code.
+func (m *Machine) finishAgreed(agreed []peer.ID) []Effect {
+	out := make(messages.ResultMap, len(agreed))
+	for _, id := range agreed {
+		r := m.results[id]
+		out[id] = messages.NodeResult{ExecutionResult: r.ExecutionResult, Metadata: r.Metadata}
+	}
+	code := m.results[agreed[0]].Code
+	if code == "" {
+		code = messages.CodeOK
+	}
+	m.results = out
+	var msg string
+	if n := len(m.chosen); len(agreed) < n {
+		msg = fmt.Sprintf("%d of %s agree (f+1 = %d)", len(agreed), workers(n), m.pbftQuorum())
+	}
+	return m.finish(code, msg)
+}
+
 // gathered finishes the gather phase, either because the deadline passed (timedOut) or because
 // no chosen worker is left to answer.
 func (m *Machine) gathered(timedOut bool) []Effect {
 	n, got := len(m.chosen), len(m.results)
+	if m.p.Consensus == messages.ConsensusPBFT && got > 0 {
+		// No f+1 agree (the original answers "200" with no results, quirk Q4).
+		return m.finish(messages.CodeError, fmt.Sprintf("no %d workers agree on a result: %d of %s returned one",
+			m.pbftQuorum(), got, workers(n)))
+	}
 	if code, msg, failed := m.allFailed(); failed {
 		if got < n {
 			msg += fmt.Sprintf("; %d of %s returned no result", n-got, workers(n))

@@ -231,7 +231,7 @@ func TestFormationFailed_RealPeerIDs(t *testing.T) {
 		}
 	}
 	p := validParams()
-	p.Consensus, p.FormTimeout = messages.ConsensusPBFT, time.Second
+	p.Consensus, p.FormTimeout = messages.ConsensusRaft, time.Second
 	m, _ := Start(p, t0)
 	for _, id := range ids {
 		m.Step(RollCallAnswer{From: id, Code: messages.CodeAccepted, FunctionID: p.FunctionID}, t0)

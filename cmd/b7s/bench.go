@@ -91,7 +91,7 @@ func runBench(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.Function, "function", "", "function CID")
 	fs.StringVar(&cfg.Method, "method", "", "method (the module's file name, e.g. hello.wasm)")
 	fs.IntVar(&cfg.Nodes, "nodes", 0, "number_of_nodes of each request (0: not set, the head's default)")
-	fs.StringVar(&cfg.Consensus, "consensus", "", "consensus_algorithm of each request: raft (empty: none)")
+	fs.StringVar(&cfg.Consensus, "consensus", "", "consensus_algorithm of each request: raft or pbft (empty: none)")
 	fs.StringArrayVar(&cfg.Args, "arg", nil, "argument passed to the function (repeatable)")
 	fs.StringVar(&cfg.Stdin, "stdin", "", "standard input of the function")
 	fs.IntVar(&cfg.Requests, "requests", 0, "sequential mode: number of requests; throughput mode: cap on the total (0: none)")

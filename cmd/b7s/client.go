@@ -78,7 +78,7 @@ func runExec(args []string, stdout io.Writer) error {
 	timeout := fs.Int("timeout", 0, "roll-call wait in seconds (0: the head's default)")
 	fuel := fs.Uint64("fuel", 0, "limited_fuel: stop the function after this much fuel, the same instruction on every worker (0: no limit)")
 	topic := fs.String("topic", "", "pubsub topic for the roll call (default: the head's default topic)")
-	consensus := fs.String("consensus", "", "consensus_algorithm: raft, for a Raft cluster of --nodes workers (empty: none)")
+	consensus := fs.String("consensus", "", "consensus_algorithm: raft or pbft, a cluster of --nodes workers (empty: none)")
 	attrs := fs.StringArray("attribute", nil, "run only on workers attested with NAME=VALUE (repeatable)")
 	attestedBy := fs.StringArray("attested-by", nil, "run only on workers this peer ID attested (repeatable: each of them)")
 	attested := fs.Bool("attested", false, "run only on workers with at least one attestor")

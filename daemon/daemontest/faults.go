@@ -72,3 +72,7 @@ func (n *Network) Restart(node *Node) *Node {
 	}
 	return fresh
 }
+
+// SilencePBFT makes the node's PBFT replicas silent (on) or not: every PBFT message in and out
+// is dropped, as spec §6's B7S_PBFT_BYZANTINE does for a whole process.
+func (n *Node) SilencePBFT(on bool) { n.pbftSilent.Store(on) }

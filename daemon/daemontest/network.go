@@ -3,6 +3,7 @@ package daemontest
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,9 @@ type Node struct {
 	// Links injects network faults between the node's actors and its host (see Network's
 	// Partition, Drop, Delay, and Links.Hold for a test's own timing).
 	Links *actortest.Links
+
+	// pbftSilent silences the node's PBFT replicas while set (SilencePBFT).
+	pbftSilent *atomic.Bool
 
 	// What Restart needs to bring the same node back.
 	key       crypto.PrivKey
@@ -127,7 +131,8 @@ func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []strin
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	faults, links := actortest.NewFaults(), actortest.NewLinks()
-	opts := daemon.Options{Key: key, Log: log, Version: "test", Backoff: n.cfg.Backoff,
+	silent := &atomic.Bool{}
+	opts := daemon.Options{Key: key, Log: log, Version: "test", Backoff: n.cfg.Backoff, PBFTSilent: silent.Load,
 		Middleware: []actor.ReceiverMiddleware{faults.Middleware},
 		WrapHost:   func(h actors.Host) actors.Host { return links.Wrap(h) }, SpanProcessors: n.cfg.SpanProcessors}
 	if n.cfg.WrapRunner != nil && index > 0 {
@@ -151,7 +156,7 @@ func (n *Network) start(cfg config.Config, key crypto.PrivKey, bootNodes []strin
 	if addr := d.DebugAddress(); addr != "" {
 		cfg.DebugAddress = addr
 	}
-	return &Node{Daemon: d, Faults: faults, Links: links, key: key, cfg: cfg, bootNodes: bootNodes, index: index}
+	return &Node{Daemon: d, Faults: faults, Links: links, pbftSilent: silent, key: key, cfg: cfg, bootNodes: bootNodes, index: index}
 }
 
 // listenPort is the TCP port the node's libp2p host listens on.
