@@ -1,0 +1,132 @@
+package pbft
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+)
+
+// netHosts starts n connected libp2p hosts on 127.0.0.1.
+func netHosts(t *testing.T, n int) []host.Host {
+	t.Helper()
+	hosts := make([]host.Host, n)
+	for i := range hosts {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport),
+			libp2p.DisableRelay(), libp2p.DisableMetrics())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = h.Close() })
+		hosts[i] = h
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, a := range hosts[1:] {
+		if err := a.Connect(ctx, peer.AddrInfo{ID: hosts[0].ID(), Addrs: hosts[0].Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return hosts
+}
+
+type netEvent struct {
+	from   peer.ID
+	msg    Message
+	reason string
+}
+
+// A cluster's endpoint takes one message per stream from its peers only, refuses what is too
+// large or malformed, and, silenced, drops everything in and out.
+func TestNet_DeliversFromPeersAndDropsTheRest(t *testing.T) {
+	hosts := netHosts(t, 3) // 0 listens; 1 is a replica; 2 is not
+	events := make(chan netEvent, 16)
+	var silent atomic.Bool
+	peers := []peer.ID{hosts[0].ID(), hosts[1].ID()}
+	cfg := NetConfig{SendTimeout: 5 * time.Second, MaxMessage: 512, Silent: silent.Load}
+	n0 := Listen(hosts[0], "req-1", peers, cfg,
+		func(from peer.ID, m Message) { events <- netEvent{from: from, msg: m} },
+		func(from peer.ID, reason string, _ error) { events <- netEvent{from: from, reason: reason} })
+	defer n0.Close()
+	at1 := make(chan Message, 4)
+	n1 := Listen(hosts[1], "req-1", peers, NetConfig{SendTimeout: 5 * time.Second, MaxMessage: 512},
+		func(_ peer.ID, m Message) { at1 <- m }, func(peer.ID, string, error) {})
+	defer n1.Close()
+
+	next := func() netEvent {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("nothing arrived")
+		}
+		return netEvent{}
+	}
+	raw := func(from host.Host, data string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := from.NewStream(ctx, hosts[0].ID(), ProtocolPrefix+"req-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = s.Write([]byte(data))
+		_ = s.Close()
+	}
+
+	n1.Broadcast(Prepare{View: 0, SequenceNumber: 1, Digest: "d", Signature: "s"}, func(_ peer.ID, err error) { t.Error(err) })
+	if e := next(); e.from != hosts[1].ID() || e.msg.(Prepare).Digest != "d" {
+		t.Fatalf("got %+v, want the prepare from the replica", e)
+	}
+	// Only the first line counts (spec §1.3).
+	raw(hosts[1], `{"type":4,"data":{"view":0,"sequence_number":2,"digest":"c"}}`+"\n"+"garbage")
+	if e := next(); e.msg.(Commit).SequenceNumber != 2 {
+		t.Fatalf("got %+v, want the commit", e)
+	}
+	for _, c := range []struct {
+		from   host.Host
+		data   string
+		reason string
+	}{
+		{hosts[2], `{"type":3,"data":{"view":0,"sequence_number":1,"digest":"d"}}`, DropNotInCluster},
+		{hosts[1], `{"type":3,"data":`, DropMalformed},
+		{hosts[1], `{"type":9,"data":{}}`, DropMalformed},
+		{hosts[1], `{"type":3,"data":{"digest":"` + strings.Repeat("x", 600) + `"}}`, DropTooLarge},
+	} {
+		raw(c.from, c.data)
+		if e := next(); e.reason != c.reason || e.from != c.from.ID() {
+			t.Errorf("%s: got %+v, want dropped as %s", c.data[:min(len(c.data), 30)], e, c.reason)
+		}
+	}
+	silent.Store(true)
+	raw(hosts[1], `{"type":3,"data":{"view":0,"sequence_number":1,"digest":"d"}}`)
+	if e := next(); e.reason != DropSilenced {
+		t.Errorf("silenced: got %+v", e)
+	}
+	// A silenced replica sends nothing either: of two broadcasts, silenced then not, only the
+	// second arrives.
+	n0.Broadcast(Prepare{Digest: "quiet"}, nil)
+	silent.Store(false)
+	n0.Broadcast(Prepare{Digest: "loud"}, nil)
+	select {
+	case m := <-at1:
+		if m.(Prepare).Digest != "loud" {
+			t.Fatalf("the silenced broadcast arrived: %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the broadcast did not arrive")
+	}
+	n0.Close() // waits for its sends
+	select {
+	case m := <-at1:
+		t.Fatalf("the silenced broadcast arrived: %+v", m)
+	default:
+	}
+}
