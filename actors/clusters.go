@@ -231,20 +231,93 @@ func (raftLeader) IgnoreDeadLetterLogging()    {}
 func (raftApplied) IgnoreDeadLetterLogging()   {}
 func (raftApplyDone) IgnoreDeadLetterLogging() {}
 
+// clusterMember is what every replica actor shares: its head, the MsgFormCluster it came from,
+// and how it answers the head, notices the head's silence, fails and ends.
+type clusterMember struct {
+	cfg     clustersConfig
+	head    peer.ID
+	form    messages.MsgFormCluster
+	log     zerolog.Logger
+	timers  *scheduler.TimerScheduler
+	idle    scheduler.CancelFunc // the head's silence
+	outcome string               // why it ended, for the log and metrics
+}
+
+func newClusterMember(cfg clustersConfig, head peer.ID, m messages.MsgFormCluster) clusterMember {
+	return clusterMember{cfg: cfg, head: head, form: m,
+		log: cfg.Log.With().Str("request", m.RequestID).Str("consensus", m.Consensus.String()).Logger()}
+}
+
+func (c *clusterMember) consensus() string { return c.form.Consensus.String() }
+
+// answer sends the head the formation's outcome.
+func (c *clusterMember) answer(self *actor.PID, code messages.Code, msg string) {
+	resp := c.form.Response(code)
+	resp.Message = msg
+	c.cfg.Tree.noteSent(self, resp, c.head, msg)
+	c.cfg.Outbox.send(c.head, resp, nil)
+}
+
+// idleIn (re)arms the timer that removes the cluster if its head says nothing more.
+func (c *clusterMember) idleIn(ctx actor.Context, d time.Duration) {
+	if c.idle != nil {
+		c.idle()
+	}
+	c.idle = c.timers.SendOnce(d, ctx.Self(), &clusterIdle{})
+}
+
+// fail answers the head with the failure and removes the replica.
+func (c *clusterMember) fail(ctx actor.Context, reason, msg string) {
+	c.outcome = reason
+	c.cfg.Metrics.clustersFailed.WithLabelValues(c.consensus(), reason).Inc()
+	c.log.Warn().Str("reason", reason).Msg(msg)
+	c.answer(ctx.Self(), messages.CodeError, msg)
+	ctx.Stop(ctx.Self())
+}
+
+// end handles the two ways a formed cluster ends, reporting whether msg was one of them.
+func (c *clusterMember) end(ctx actor.Context, msg any) bool {
+	switch msg.(type) {
+	case *clusterIdle:
+		c.outcome = "abandoned"
+		c.cfg.Metrics.clustersFailed.WithLabelValues(c.consensus(), "abandoned").Inc()
+		c.log.Warn().Stringer("head", c.head).Msg("cluster removed: its head sent nothing more")
+	case *clusterDisband:
+		c.outcome = "disbanded"
+		c.cfg.Metrics.clustersDisbanded.WithLabelValues(c.consensus()).Inc()
+	default:
+		return false
+	}
+	ctx.Stop(ctx.Self())
+	return true
+}
+
+// ended cancels the member's timer and logs how the cluster ended.
+func (c *clusterMember) ended() {
+	if c.idle != nil {
+		c.idle()
+	}
+	c.log.Debug().Str("outcome", c.outcome).Msg("cluster ended")
+}
+
+// peerList is the cluster's peers as the inspector writes them.
+func (c *clusterMember) peerList() string {
+	peers := make([]string, len(c.form.Peers))
+	for i, p := range c.form.Peers {
+		peers[i] = shortPeer(p)
+	}
+	return strings.Join(peers, ",")
+}
+
 // raftReplica owns this node's replica of one request's Raft cluster (spec §5): it answers the
 // head "200" once the cluster has a leader, appends the head's request when it leads (again
 // after a change of leader, until the request is committed), hands the committed request to
 // the work actor to run (each replica sends its own result to the head), and shuts the replica
 // down on disband, on a failed formation, or when its head has gone silent.
 type raftReplica struct {
-	cfg  clustersConfig
-	head peer.ID
-	form messages.MsgFormCluster
-	log  zerolog.Logger
-
-	rep    *craft.Replica
-	timers *scheduler.TimerScheduler
-	timer  scheduler.CancelFunc // the formation timeout, then the idle timeout
+	clusterMember
+	rep       *craft.Replica
+	formTimer scheduler.CancelFunc
 
 	formed   bool
 	leader   peer.ID
@@ -252,14 +325,10 @@ type raftReplica struct {
 	pending  *messages.MsgExecute // the head's request, until committed
 	applying bool
 	applied  bool
-	outcome  string // why it ended, for the log and metrics
 }
 
 func newRaftReplica(cfg clustersConfig, head peer.ID, m messages.MsgFormCluster) actor.Producer {
-	return func() actor.Actor {
-		return &raftReplica{cfg: cfg, head: head, form: m,
-			log: cfg.Log.With().Str("request", m.RequestID).Str("consensus", "raft").Logger()}
-	}
+	return func() actor.Actor { return &raftReplica{clusterMember: newClusterMember(cfg, head, m)} }
 }
 
 func (r *raftReplica) Receive(ctx actor.Context) {
@@ -282,15 +351,8 @@ func (r *raftReplica) Receive(ctx actor.Context) {
 		if !r.formed {
 			r.fail(ctx, "no_leader", fmt.Sprintf("the cluster found no leader within %v", r.cfg.FormTimeout))
 		}
-	case *clusterIdle:
-		r.outcome = "abandoned"
-		r.cfg.Metrics.clustersFailed.WithLabelValues("raft", "abandoned").Inc()
-		r.log.Warn().Stringer("head", r.head).Msg("cluster removed: its head sent nothing more")
-		ctx.Stop(ctx.Self())
-	case *clusterDisband:
-		r.outcome = "disbanded"
-		r.cfg.Metrics.clustersDisbanded.WithLabelValues("raft").Inc()
-		ctx.Stop(ctx.Self())
+	case *clusterIdle, *clusterDisband:
+		r.end(ctx, m)
 	case *actor.Stopping:
 		r.stop()
 		return
@@ -312,7 +374,7 @@ func (r *raftReplica) start(ctx actor.Context) {
 		return
 	}
 	r.rep = rep
-	r.timer = r.timers.SendOnce(r.cfg.FormTimeout, self, &formTimedOut{})
+	r.formTimer = r.timers.SendOnce(r.cfg.FormTimeout, self, &formTimedOut{})
 }
 
 func (r *raftReplica) leaderChanged(ctx actor.Context, l craft.Leadership) {
@@ -324,6 +386,7 @@ func (r *raftReplica) leaderChanged(ctx actor.Context, l craft.Leadership) {
 		r.formed = true
 		r.cfg.Metrics.clustersFormed.WithLabelValues("raft").Inc()
 		r.log.Debug().Stringer("leader", l.Leader).Uint64("term", l.Term).Msg("cluster formed")
+		r.formTimer()
 		r.answer(ctx.Self(), messages.CodeOK, "")
 		r.idleIn(ctx, r.cfg.AbandonAfter)
 	}
@@ -374,33 +437,9 @@ func (r *raftReplica) run(ctx actor.Context, e craft.LogEntry) {
 	ctx.Send(r.cfg.Work, &runCommitted{Origin: e.Origin, Msg: msg})
 }
 
-// idleIn (re)arms the timer that removes the cluster if its head says nothing more.
-func (r *raftReplica) idleIn(ctx actor.Context, d time.Duration) {
-	if r.timer != nil {
-		r.timer()
-	}
-	r.timer = r.timers.SendOnce(d, ctx.Self(), &clusterIdle{})
-}
-
-// fail answers the head with the failure and removes the replica.
-func (r *raftReplica) fail(ctx actor.Context, reason, msg string) {
-	r.outcome = reason
-	r.cfg.Metrics.clustersFailed.WithLabelValues("raft", reason).Inc()
-	r.log.Warn().Str("reason", reason).Msg(msg)
-	r.answer(ctx.Self(), messages.CodeError, msg)
-	ctx.Stop(ctx.Self())
-}
-
-func (r *raftReplica) answer(self *actor.PID, code messages.Code, msg string) {
-	resp := r.form.Response(code)
-	resp.Message = msg
-	r.cfg.Tree.noteSent(self, resp, r.head, msg)
-	r.cfg.Outbox.send(r.head, resp, nil)
-}
-
 func (r *raftReplica) stop() {
-	if r.timer != nil {
-		r.timer()
+	if r.formTimer != nil {
+		r.formTimer()
 	}
 	if r.rep != nil {
 		if err := r.rep.Shutdown(); err != nil {
@@ -408,7 +447,7 @@ func (r *raftReplica) stop() {
 		}
 		r.rep = nil // a stopped actor may stay referenced for a while (its mailbox's last run)
 	}
-	r.log.Debug().Str("outcome", r.outcome).Msg("cluster ended")
+	r.ended()
 }
 
 // describe is the replica's line in /debug/actors: phase, Raft state, term, leader and peers.
@@ -430,11 +469,7 @@ func (r *raftReplica) describe() string {
 	if r.leader != "" {
 		leader = shortPeer(r.leader)
 	}
-	peers := make([]string, len(r.form.Peers))
-	for i, p := range r.form.Peers {
-		peers[i] = shortPeer(p)
-	}
-	return fmt.Sprintf("%s · %s term %d · leader %s · peers %s", phase, strings.ToLower(state), term, leader, strings.Join(peers, ","))
+	return fmt.Sprintf("%s · %s term %d · leader %s · peers %s", phase, strings.ToLower(state), term, leader, r.peerList())
 }
 
 // shortPeer is the last 6 characters of a peer ID, enough to tell a cluster's peers apart.

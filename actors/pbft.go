@@ -9,7 +9,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/rs/zerolog"
 
 	"github.com/b7s-actor/b7s/consensus/pbft"
 	"github.com/b7s-actor/b7s/messages"
@@ -48,26 +47,16 @@ func (pbftReceived) IgnoreDeadLetterLogging() {}
 // decides: broadcasts, the request timer (a scheduled message), and the executions, which the
 // work actor runs and answers with a signed result to the head.
 type pbftReplica struct {
-	cfg  clustersConfig
-	head peer.ID
-	form messages.MsgFormCluster
-	log  zerolog.Logger
-
-	core    *pbft.Replica
-	net     *pbft.Net
-	timers  *scheduler.TimerScheduler
-	timer   scheduler.CancelFunc // the request timer
-	idle    scheduler.CancelFunc // the head's silence
-	got     bool                 // the head's request arrived
-	ran     bool
-	outcome string
+	clusterMember
+	core  *pbft.Replica
+	net   *pbft.Net
+	timer scheduler.CancelFunc // the request timer
+	got   bool                 // the head's request arrived
+	ran   bool
 }
 
 func newPBFTReplica(cfg clustersConfig, head peer.ID, m messages.MsgFormCluster) actor.Producer {
-	return func() actor.Actor {
-		return &pbftReplica{cfg: cfg, head: head, form: m,
-			log: cfg.Log.With().Str("request", m.RequestID).Str("consensus", "pbft").Logger()}
-	}
+	return func() actor.Actor { return &pbftReplica{clusterMember: newClusterMember(cfg, head, m)} }
 }
 
 func (r *pbftReplica) Receive(ctx actor.Context) {
@@ -88,15 +77,8 @@ func (r *pbftReplica) Receive(ctx actor.Context) {
 		r.step(ctx, pbft.Timeout{}, now)
 	case *clusterExecute:
 		r.execute(ctx, m, now)
-	case *clusterIdle:
-		r.outcome = "abandoned"
-		r.cfg.Metrics.clustersFailed.WithLabelValues("pbft", "abandoned").Inc()
-		r.log.Warn().Stringer("head", r.head).Msg("cluster removed: its head sent nothing more")
-		ctx.Stop(ctx.Self())
-	case *clusterDisband:
-		r.outcome = "disbanded"
-		r.cfg.Metrics.clustersDisbanded.WithLabelValues("pbft").Inc()
-		ctx.Stop(ctx.Self())
+	case *clusterIdle, *clusterDisband:
+		r.end(ctx, m)
 	case *actor.Stopping:
 		r.stop()
 		return
@@ -217,40 +199,16 @@ func (r *pbftReplica) run(ctx actor.Context, e pbft.Execute) {
 		PBFT: &messages.PBFTResultInfo{View: e.View, RequestTimestamp: e.Request.Timestamp, Replica: r.cfg.Self}})
 }
 
-func (r *pbftReplica) idleIn(ctx actor.Context, d time.Duration) {
-	if r.idle != nil {
-		r.idle()
-	}
-	r.idle = r.timers.SendOnce(d, ctx.Self(), &clusterIdle{})
-}
-
-func (r *pbftReplica) fail(ctx actor.Context, reason, msg string) {
-	r.outcome = reason
-	r.cfg.Metrics.clustersFailed.WithLabelValues("pbft", reason).Inc()
-	r.log.Warn().Str("reason", reason).Msg(msg)
-	r.answer(ctx.Self(), messages.CodeError, msg)
-	ctx.Stop(ctx.Self())
-}
-
-func (r *pbftReplica) answer(self *actor.PID, code messages.Code, msg string) {
-	resp := r.form.Response(code)
-	resp.Message = msg
-	r.cfg.Tree.noteSent(self, resp, r.head, msg)
-	r.cfg.Outbox.send(r.head, resp, nil)
-}
-
 func (r *pbftReplica) stop() {
-	for _, c := range []scheduler.CancelFunc{r.timer, r.idle} {
-		if c != nil {
-			c()
-		}
+	if r.timer != nil {
+		r.timer()
 	}
 	if r.net != nil {
 		r.net.Close()
 		r.net = nil
 	}
 	r.core = nil
-	r.log.Debug().Str("outcome", r.outcome).Msg("cluster ended")
+	r.ended()
 }
 
 // describe is the replica's line in /debug/actors: phase, view, primary, last executed, peers.
@@ -269,10 +227,6 @@ func (r *pbftReplica) describe() string {
 	if !r.core.Active() {
 		state = "view change to"
 	}
-	peers := make([]string, len(r.form.Peers))
-	for i, p := range r.form.Peers {
-		peers[i] = shortPeer(p)
-	}
 	return fmt.Sprintf("%s · %s %d · primary %s · executed %d · peers %s", phase, state, r.core.View(),
-		shortPeer(r.core.Primary()), r.core.LastExecuted(), strings.Join(peers, ","))
+		shortPeer(r.core.Primary()), r.core.LastExecuted(), r.peerList())
 }

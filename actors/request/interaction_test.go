@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/b7s-actor/b7s/internal/datadriven"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -43,7 +44,7 @@ func TestInteraction(t *testing.T) {
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
 			h := &harness{t: t}
-			runDataDriven(t, f, h.run)
+			datadriven.Run(t, f, h.run)
 		})
 	}
 }
@@ -57,30 +58,30 @@ type harness struct {
 	disbands int
 }
 
-func (h *harness) run(t *testing.T, c *ddCase) string {
+func (h *harness) run(t *testing.T, c *datadriven.Case) string {
 	a := &args{c: c, used: map[string]bool{}}
 	out, err := h.command(a)
 	if err == nil {
 		err = a.unused()
 	}
 	if err != nil {
-		t.Fatalf("line %d: %s: %v", c.line, c.cmd, err)
+		t.Fatalf("line %d: %s: %v", c.Line, c.Cmd, err)
 	}
 	return out
 }
 
 func (h *harness) command(a *args) (string, error) {
-	if a.c.cmd == "start" {
+	if a.c.Cmd == "start" {
 		return h.start(a)
 	}
 	if h.m == nil {
 		return "", errors.New("no machine: start first")
 	}
-	if a.c.cmd == "state" {
+	if a.c.Cmd == "state" {
 		return h.state(), nil
 	}
 	var in Input
-	switch a.c.cmd {
+	switch a.c.Cmd {
 	case "answer":
 		in = RollCallAnswer{
 			From:       a.peer("peer"),
@@ -107,7 +108,7 @@ func (h *harness) command(a *args) (string, error) {
 	case "cancel":
 		in = Cancel{Reason: a.str("reason", "")}
 	default:
-		return "", fmt.Errorf("unknown command %q", a.c.cmd)
+		return "", fmt.Errorf("unknown command %q", a.c.Cmd)
 	}
 	h.now = a.at(h.now)
 	if a.err != nil {
@@ -116,9 +117,9 @@ func (h *harness) command(a *args) (string, error) {
 	before := h.m.Phase()
 	effects := h.m.Step(in, h.now)
 	if before == Done && effects != nil {
-		h.t.Errorf("line %d: Step after Done returned %v", a.c.line, effects)
+		h.t.Errorf("line %d: Step after Done returned %v", a.c.Line, effects)
 	}
-	h.check(a.c.line, effects)
+	h.check(a.c.Line, effects)
 	return h.format(effects), nil
 }
 
@@ -142,7 +143,7 @@ func (h *harness) start(a *args) (string, error) {
 	var effects []Effect
 	h.m, effects = Start(p, h.now)
 	h.finishes, h.formTo, h.disbands = 0, nil, 0
-	h.check(a.c.line, effects)
+	h.check(a.c.Line, effects)
 	return h.format(effects), nil
 }
 
@@ -315,14 +316,14 @@ func scriptPeer(name string) (peer.ID, error) {
 
 // args reads a case's arguments and remembers which were used, so a typo fails the test.
 type args struct {
-	c    *ddCase
+	c    *datadriven.Case
 	used map[string]bool
 	err  error
 }
 
 // attributes reads `k="name=value,…"` as roll-call attributes (absent: nil; "" asks for {}).
 func (a *args) attributes(k string) *messages.Attributes {
-	v, ok := a.c.args[k]
+	v, ok := a.c.Args[k]
 	if !ok {
 		return nil
 	}
@@ -364,7 +365,7 @@ func (a *args) consensus(k string) messages.ConsensusType {
 }
 
 func (a *args) str(k, def string) string {
-	v, ok := a.c.args[k]
+	v, ok := a.c.Args[k]
 	if !ok {
 		return def
 	}
@@ -410,14 +411,14 @@ func (a *args) dur(k string, def time.Duration) time.Duration {
 
 // at is the command's time: at= as an offset from t0, or prev.
 func (a *args) at(prev time.Time) time.Time {
-	if _, ok := a.c.args["at"]; !ok {
+	if _, ok := a.c.Args["at"]; !ok {
 		return prev
 	}
 	return t0.Add(a.dur("at", 0))
 }
 
 func (a *args) unused() error {
-	for _, k := range a.c.keys {
+	for _, k := range a.c.Keys {
 		if !a.used[k] {
 			return fmt.Errorf("unknown argument %q", k)
 		}

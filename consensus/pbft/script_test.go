@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/b7s-actor/b7s/internal/datadriven"
 )
 
 // TestScripts runs every script in testdata against one replica. Commands:
@@ -49,7 +51,7 @@ func TestScripts(t *testing.T) {
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
 			h := &harness{t: t}
-			runDataDriven(t, f, h.run)
+			datadriven.Run(t, f, h.run)
 		})
 	}
 }
@@ -67,7 +69,7 @@ type harness struct {
 	view  uint                // the view after the previous step
 }
 
-func (h *harness) run(t *testing.T, c *ddCase) string {
+func (h *harness) run(t *testing.T, c *datadriven.Case) string {
 	a := &args{c: c, used: map[string]bool{}}
 	out, err := h.command(a)
 	if err == nil {
@@ -77,23 +79,23 @@ func (h *harness) run(t *testing.T, c *ddCase) string {
 		err = a.unused()
 	}
 	if err != nil {
-		t.Fatalf("line %d: %s: %v", c.line, c.cmd, err)
+		t.Fatalf("line %d: %s: %v", c.Line, c.Cmd, err)
 	}
 	return out
 }
 
 func (h *harness) command(a *args) (string, error) {
-	if a.c.cmd == "replica" {
+	if a.c.Cmd == "replica" {
 		return h.start(a)
 	}
 	if h.r == nil {
 		return "", errors.New("no replica: start one first")
 	}
-	if a.c.cmd == "state" {
+	if a.c.Cmd == "state" {
 		return h.state(), nil
 	}
 	var in Input
-	switch a.c.cmd {
+	switch a.c.Cmd {
 	case "request":
 		in = ClientRequest{Request: h.request(a.str("id", ""))}
 	case "timeout":
@@ -106,14 +108,14 @@ func (h *harness) command(a *args) (string, error) {
 		}
 		in = Receive{From: from, Msg: m}
 	default:
-		return "", fmt.Errorf("unknown command %q", a.c.cmd)
+		return "", fmt.Errorf("unknown command %q", a.c.Cmd)
 	}
 	h.now = a.at(h.now)
 	if a.err != nil {
 		return "", a.err
 	}
 	effects := h.r.Step(in, h.now)
-	h.check(a.c.line, effects)
+	h.check(a.c.Line, effects)
 	out := h.format(effects)
 	for _, e := range effects {
 		scribble(reflect.ValueOf(&e).Elem()) // the replica must not see this
@@ -191,7 +193,7 @@ func (h *harness) sign(m Signed, signer string) {
 func (h *harness) message(a *args, from peer.ID) (Message, error) {
 	view := uint(a.int("view", int(h.r.View())))
 	sig := a.str("sig", string(from))
-	switch a.c.cmd {
+	switch a.c.Cmd {
 	case "preprepare", "prepare", "commit":
 		seq := uint(a.int("seq", 0))
 		req := a.str("req", "")
@@ -199,7 +201,7 @@ func (h *harness) message(a *args, from peer.ID) (Message, error) {
 			return nil, errors.New("req= missing")
 		}
 		d := h.digest(a.str("digest", req))
-		switch a.c.cmd {
+		switch a.c.Cmd {
 		case "preprepare":
 			m := PrePrepare{View: view, SequenceNumber: seq, Digest: d, Request: h.request(req)}
 			h.sign(&m, sig)
@@ -224,7 +226,7 @@ func (h *harness) message(a *args, from peer.ID) (Message, error) {
 	case "newview":
 		return h.newView(a, from, view, sig)
 	}
-	return nil, fmt.Errorf("no message for %s", a.c.cmd)
+	return nil, fmt.Errorf("no message for %s", a.c.Cmd)
 }
 
 // certs parses "S:R@V …" into prepared certificates; corrupt breaks the first.
@@ -299,7 +301,7 @@ func (h *harness) newView(a *args, from peer.ID, view uint, sig string) (Message
 			continue
 		}
 		spec := a.str("certs", "")
-		if s, ok := a.c.args["certs_"+string(p)]; ok {
+		if s, ok := a.c.Args["certs_"+string(p)]; ok {
 			a.used["certs_"+string(p)] = true
 			spec = s
 		}
@@ -325,13 +327,13 @@ func (h *harness) newView(a *args, from peer.ID, view uint, sig string) (Message
 		h.sign(&vc, signer)
 		msgs[p] = vc
 	}
-	for k := range a.c.args { // certs_P for a peer that is not in vcs
+	for k := range a.c.Args { // certs_P for a peer that is not in vcs
 		if strings.HasPrefix(k, "certs_") {
 			a.used[k] = true
 		}
 	}
 	var names []string
-	if s, ok := a.c.args["pps"]; ok {
+	if s, ok := a.c.Args["pps"]; ok {
 		a.used["pps"] = true
 		names = strings.Fields(s)
 	} else {
@@ -341,7 +343,7 @@ func (h *harness) newView(a *args, from peer.ID, view uint, sig string) (Message
 	for i := range seqs {
 		seqs[i] = uint(i + 1)
 	}
-	if s, ok := a.c.args["seqs"]; ok {
+	if s, ok := a.c.Args["seqs"]; ok {
 		a.used["seqs"] = true
 		for i, f := range strings.Fields(s) {
 			n, err := strconv.Atoi(f)
@@ -552,13 +554,13 @@ func (h *harness) state() string {
 
 // args reads a case's arguments and remembers which were used, so a typo fails the test.
 type args struct {
-	c    *ddCase
+	c    *datadriven.Case
 	used map[string]bool
 	err  error
 }
 
 func (a *args) str(k, def string) string {
-	v, ok := a.c.args[k]
+	v, ok := a.c.Args[k]
 	if !ok {
 		return def
 	}
@@ -592,14 +594,14 @@ func (a *args) dur(k string, def time.Duration) time.Duration {
 
 // at is the command's time: at= as an offset from t0, or prev.
 func (a *args) at(prev time.Time) time.Time {
-	if _, ok := a.c.args["at"]; !ok {
+	if _, ok := a.c.Args["at"]; !ok {
 		return prev
 	}
 	return t0.Add(a.dur("at", 0))
 }
 
 func (a *args) unused() error {
-	for _, k := range a.c.keys {
+	for _, k := range a.c.Keys {
 		if !a.used[k] {
 			return fmt.Errorf("unknown argument %q", k)
 		}

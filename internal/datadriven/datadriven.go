@@ -1,4 +1,6 @@
-package pbft
+// Package datadriven runs script-file tests in the style of etcd's datadriven package: the
+// request supervisor's (actors/request) and the PBFT replica's (consensus/pbft).
+package datadriven
 
 import (
 	"flag"
@@ -19,22 +21,25 @@ import (
 // Lines outside cases (comments, blank lines) are kept as they are. Run with -rewrite to write the
 // actual output back into the files.
 
-var rewrite = flag.Bool("rewrite", false, "rewrite testdata files with the actual output")
+// Rewrite, set with -rewrite on `go test`, writes the actual output back into the files.
+var Rewrite = flag.Bool("rewrite", false, "rewrite testdata files with the actual output")
 
-type ddCase struct {
-	line int // line of the command, for messages
-	cmd  string
-	args map[string]string
-	keys []string // arg names in order, so the harness can reject unknown ones
-	want string
+type Case struct {
+	Line int // line of the command, for messages
+	Cmd  string
+	Args map[string]string
+	Keys []string // arg names in order, so the harness can reject unknown ones
+	Want string
 }
 
-type ddItem struct {
+type item struct {
 	verbatim string // a comment or blank line; empty when c is set
-	c        *ddCase
+	c        *Case
 }
 
-func runDataDriven(t *testing.T, path string, run func(t *testing.T, c *ddCase) string) {
+// Run runs the cases of the file at path through run, comparing (or with -rewrite, writing)
+// each case's output.
+func Run(t *testing.T, path string, run func(t *testing.T, c *Case) string) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -55,22 +60,22 @@ func runDataDriven(t *testing.T, path string, run func(t *testing.T, c *ddCase) 
 		if got == "" {
 			got = "ok"
 		}
-		if !*rewrite && got != c.want {
-			t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", path, c.line, c.cmd, got, c.want)
+		if !*Rewrite && got != c.Want {
+			t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", path, c.Line, c.Cmd, got, c.Want)
 		}
 		b.WriteString(c.raw() + "\n----\n" + got + "\n")
 	}
-	if *rewrite {
+	if *Rewrite {
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func (c *ddCase) raw() string {
-	parts := []string{c.cmd}
-	for _, k := range c.keys {
-		v := c.args[k]
+func (c *Case) raw() string {
+	parts := []string{c.Cmd}
+	for _, k := range c.Keys {
+		v := c.Args[k]
 		if v == "" || strings.ContainsAny(v, " \t\"") {
 			v = strconv.Quote(v)
 		}
@@ -79,20 +84,20 @@ func (c *ddCase) raw() string {
 	return strings.Join(parts, " ")
 }
 
-func parseDD(s string) ([]ddItem, error) {
+func parseDD(s string) ([]item, error) {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	var items []ddItem
+	var items []item
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			items = append(items, ddItem{verbatim: l})
+			items = append(items, item{verbatim: l})
 			continue
 		}
 		c, err := parseCommand(l)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", i+1, err)
 		}
-		c.line = i + 1
+		c.Line = i + 1
 		if i+1 >= len(lines) || lines[i+1] != "----" {
 			return nil, fmt.Errorf("line %d: command without ---- separator", i+1)
 		}
@@ -101,21 +106,21 @@ func parseDD(s string) ([]ddItem, error) {
 		for ; i < len(lines) && lines[i] != ""; i++ {
 			want = append(want, lines[i])
 		}
-		c.want = strings.Join(want, "\n")
-		items = append(items, ddItem{c: c})
+		c.Want = strings.Join(want, "\n")
+		items = append(items, item{c: c})
 		if i < len(lines) {
-			items = append(items, ddItem{verbatim: ""})
+			items = append(items, item{verbatim: ""})
 		}
 	}
 	return items, nil
 }
 
 // parseCommand splits `cmd k=v k="v w"` into its parts.
-func parseCommand(l string) (*ddCase, error) {
-	c := &ddCase{args: map[string]string{}}
+func parseCommand(l string) (*Case, error) {
+	c := &Case{Args: map[string]string{}}
 	l = strings.TrimSpace(l)
 	cmd, rest, _ := strings.Cut(l, " ")
-	c.cmd = cmd
+	c.Cmd = cmd
 	for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
 		k, after, ok := strings.Cut(rest, "=")
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
@@ -132,11 +137,11 @@ func parseCommand(l string) (*ddCase, error) {
 		} else {
 			v, rest, _ = strings.Cut(after, " ")
 		}
-		if _, dup := c.args[k]; dup {
+		if _, dup := c.Args[k]; dup {
 			return nil, fmt.Errorf("argument %s given twice", k)
 		}
-		c.args[k] = v
-		c.keys = append(c.keys, k)
+		c.Args[k] = v
+		c.Keys = append(c.Keys, k)
 	}
 	return c, nil
 }
