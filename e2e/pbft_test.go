@@ -60,6 +60,7 @@ func pbftGone(t *testing.T, workers ...*daemontest.Node) {
 
 // Four workers order the request and f+1 = 2 of them agree: the head answers with those.
 func TestPBFT_FourWorkersAgree(t *testing.T) {
+	t.Parallel() // its own network; mostly waiting on timers
 	net := pbftNetwork(t)
 	for range 3 {
 		wantAgreement(t, execute(t, net.Head, pbftRequest(4)), 2)
@@ -138,6 +139,7 @@ func short(id string) string { return "…" + id[len(id)-6:] }
 
 // A silent backup: the other three still reach both quorums in the same view.
 func TestPBFT_SilentBackupStillAnswers(t *testing.T) {
+	t.Parallel() // its own network; mostly waiting on timers
 	net := pbftNetwork(t)
 	resp, took := pbftFault(t, net, func(_ *daemontest.Node, backups []*daemontest.Node) *daemontest.Node { return backups[0] })
 	wantAgreement(t, resp, 2)
@@ -152,6 +154,7 @@ func TestPBFT_SilentBackupStillAnswers(t *testing.T) {
 // A silent primary: the backups' request timers fire, they move to view 1, its primary sends
 // NewView, and the request executes there, inside the request's deadline.
 func TestPBFT_SilentPrimaryViewChange(t *testing.T) {
+	t.Parallel() // its own network; mostly waiting on timers
 	net := pbftNetwork(t)
 	var backups []*daemontest.Node
 	resp, took := pbftFault(t, net, func(primary *daemontest.Node, b []*daemontest.Node) *daemontest.Node {

@@ -50,6 +50,7 @@ func replicas(w *daemontest.Node) []inspect.ActorInfo {
 // The original fails about one Raft request in three back to back, and a node is in one
 // cluster at a time; here ten in a row and ten at once on the same three workers all succeed.
 func TestRaft_BackToBackAndConcurrentOnTheSameWorkers(t *testing.T) {
+	t.Parallel() // its own network; mostly waiting on timers
 	net := guestNetwork(t, 3, nil)
 	warmUp(t, net)
 	// One first: every replica runs it once, and every cluster is disbanded.
@@ -144,6 +145,7 @@ func raftRoles(t *testing.T, workers []*daemontest.Node) (*daemontest.Node, []*d
 // A follower dies after the cluster formed: the other two still commit, and the head answers
 // with their two results (2 of 3 meets the 60% threshold).
 func TestRaft_FollowerKilledAfterFormation(t *testing.T) {
+	t.Parallel() // its own network; mostly waiting on timers
 	net := guestNetwork(t, 3, nil)
 	warmUp(t, net)
 	var alive []*daemontest.Node
@@ -161,6 +163,7 @@ func TestRaft_FollowerKilledAfterFormation(t *testing.T) {
 // The leader dies after the cluster formed: the followers hold the head's request, elect a new
 // leader, which appends it, and both run it.
 func TestRaft_LeaderKilledAfterFormation(t *testing.T) {
+	t.Parallel() // its own network; mostly waiting on timers
 	net := guestNetwork(t, 3, func(_ int, c *config.Config) {
 		// A quicker election than the 300 ms default; the request completes either way.
 		c.Cluster.RaftHeartbeatTimeout, c.Cluster.RaftElectionTimeout, c.Cluster.RaftLeaderLeaseTimeout =
@@ -182,6 +185,7 @@ func TestRaft_LeaderKilledAfterFormation(t *testing.T) {
 // The head dies after the cluster formed: nobody will disband it, so each worker drops it once
 // the head has been silent for the abandon bound.
 func TestRaft_HeadGoneWorkersDropTheCluster(t *testing.T) {
+	t.Parallel() // its own network; mostly waiting on timers
 	net := guestNetwork(t, 3, func(_ int, c *config.Config) { c.Cluster.AbandonAfter = 300 * time.Millisecond })
 	warmUp(t, net)
 	var holds []*actortest.Rule
