@@ -20,6 +20,7 @@ import (
 	"github.com/b7s-actor/b7s/attest"
 	craft "github.com/b7s-actor/b7s/consensus/raft"
 	"github.com/b7s-actor/b7s/internal/check"
+	"github.com/b7s-actor/b7s/p2p"
 )
 
 // Bounds enforced by Validate.
@@ -167,6 +168,9 @@ func (c Connectivity) validate() []error {
 	}
 	if c.DialbackAddress == "" && c.DialbackPort != 0 {
 		add(errors.New("connectivity.dialback-address: required when connectivity.dialback-port is set"))
+	}
+	if c.DialbackAddress != "" && !p2p.ValidDialbackAddress(c.DialbackAddress) {
+		add(fmt.Errorf("connectivity.dialback-address: %q is neither an IP address nor a DNS name", c.DialbackAddress))
 	}
 	if c.DialbackAddress == "" && c.WebsocketDialbackPort != 0 {
 		add(errors.New("connectivity.dialback-address: required when connectivity.websocket-dialback-port is set"))

@@ -64,6 +64,8 @@ func TestValidate_ErrorNamesSettingAndBound(t *testing.T) {
 		}, "connectivity.websocket-dialback-port: 9000 must differ from connectivity.dialback-port"},
 		{"dialback address without port", func(c *Config) { c.Connectivity.DialbackAddress = "1.2.3.4" },
 			"connectivity.dialback-port: required when connectivity.dialback-address is set"},
+		{"dialback address not a host", func(c *Config) { c.Connectivity.DialbackAddress, c.Connectivity.DialbackPort = "00!", 1 },
+			`connectivity.dialback-address: "00!" is neither an IP address nor a DNS name`},
 		{"dialback port without address", func(c *Config) { c.Connectivity.DialbackPort = 9000 },
 			"connectivity.dialback-address: required when connectivity.dialback-port is set"},
 		{"websocket dialback port without address", func(c *Config) { c.Connectivity.WebsocketDialbackPort = 9010 },

@@ -132,6 +132,12 @@ func (c Config) withDefaults() Config {
 
 const maxPort = 65535
 
+// ValidDialbackAddress says whether s can be announced as the host's address: an IP address or
+// a DNS name. The configuration checks it too, so a file is refused with its key's name.
+func ValidDialbackAddress(s string) bool {
+	return net.ParseIP(s) != nil || hostnameRE.MatchString(s)
+}
+
 // hostnameRE accepts DNS names (labels of letters, digits and hyphens).
 var hostnameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
 
@@ -165,7 +171,7 @@ func (c Config) Validate() error {
 	case c.DialbackAddress == "" && c.DialbackPort != 0:
 		bad("DialbackAddress: required when DialbackPort (%d) is set", c.DialbackPort)
 	case c.DialbackAddress != "":
-		if net.ParseIP(c.DialbackAddress) == nil && !hostnameRE.MatchString(c.DialbackAddress) {
+		if !ValidDialbackAddress(c.DialbackAddress) {
 			bad("DialbackAddress: %q is neither an IP address nor a DNS name", c.DialbackAddress)
 		}
 	}
