@@ -90,21 +90,15 @@ func (r *pbftReplica) Receive(ctx actor.Context) {
 
 func (r *pbftReplica) start(ctx actor.Context) {
 	r.timers = scheduler.NewTimerScheduler(ctx)
-	h := r.cfg.Mux.Host()
-	key := h.Peerstore().PrivKey(h.ID())
-	if key == nil {
-		r.fail(ctx, "start", "this node's key is not in its peerstore")
-		return
-	}
 	core, err := pbft.NewReplica(pbft.Config{Self: r.cfg.Self, Peers: r.form.Peers, RequestTimeout: r.cfg.PBFTRequestTimeout,
-		Sign: pbft.KeySigner(key), Verify: pbft.PeerVerifier})
+		Sign: pbft.KeySigner(r.cfg.Key), Verify: pbft.PeerVerifier}) // a nil Key is refused before a replica starts
 	if err != nil {
 		r.fail(ctx, "start", "could not start the replica: "+err.Error())
 		return
 	}
 	r.core = core
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	r.net = pbft.Listen(h, r.form.RequestID, r.form.Peers,
+	r.net = pbft.Listen(r.cfg.Mux.Host(), r.form.RequestID, r.form.Peers,
 		pbft.NetConfig{SendTimeout: pbftSendTimeout, MaxMessage: messages.DefaultDirectMessageLimit, Silent: r.cfg.PBFTSilent},
 		func(from peer.ID, m pbft.Message) { root.Send(self, &pbftReceived{from: from, msg: m}) },
 		func(from peer.ID, reason string, err error) {

@@ -346,6 +346,11 @@ func (s *headRequest) sendExecute(ctx actor.Context, to []peer.ID, now time.Time
 		}
 	}
 	msg.Carrier = s.trace.carrier
+	s.sendEach(ctx, to, msg)
+}
+
+// sendEach sends msg to each of to; a send that fails comes back as requestSendFailed.
+func (s *headRequest) sendEach(ctx actor.Context, to []peer.ID, msg messages.Message) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	for _, p := range to {
 		s.cfg.Tree.noteSent(self, msg, p, "")
@@ -368,15 +373,7 @@ func (s *headRequest) sendFormCluster(ctx actor.Context, to []peer.ID) {
 		}
 	}
 	msg.Carrier = s.trace.carrier
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	for _, p := range to {
-		s.cfg.Tree.noteSent(self, msg, p, "")
-		s.cfg.Outbox.send(p, msg, func(err error) {
-			if err != nil {
-				root.Send(self, requestSendFailed{to: p, err: err})
-			}
-		})
-	}
+	s.sendEach(ctx, to, msg)
 }
 
 // sendDisband tells the workers to leave the request's cluster. Nothing waits for it: a

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -73,25 +72,7 @@ func TestPBFT_FourWorkersAgree(t *testing.T) {
 // it took after the fault.
 func pbftFault(t *testing.T, net *daemontest.Network, pick func(primary *daemontest.Node, backups []*daemontest.Node) *daemontest.Node) (messages.ExecutionResponse, time.Duration) {
 	t.Helper()
-	var holds []*actortest.Rule
-	for _, w := range net.Workers {
-		holds = append(holds, net.Hold(net.Head, w, messages.TypeExecute))
-	}
-	done := make(chan messages.ExecutionResponse, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		resp, err := rest(net.Head).Execute(ctx, pbftRequest(4))
-		if err != nil {
-			t.Errorf("execute: %v", err)
-		}
-		done <- resp
-	}()
-	for _, h := range holds {
-		if !h.WaitHits(1, 30*time.Second) {
-			t.Fatal("the cluster did not form: no MsgExecute was sent")
-		}
-	}
+	held := holdAtFormation(t, net, pbftRequest(4))
 	var primary *daemontest.Node
 	var backups []*daemontest.Node
 	for _, w := range net.Workers {
@@ -112,16 +93,8 @@ func pbftFault(t *testing.T, net *daemontest.Network, pick func(primary *daemont
 	silenced := pick(primary, backups)
 	silenced.SilencePBFT(true)
 	start := time.Now()
-	for _, h := range holds {
-		h.Release()
-	}
-	select {
-	case resp := <-done:
-		return resp, time.Since(start)
-	case <-time.After(time.Minute):
-		t.Fatal("no answer")
-	}
-	return messages.ExecutionResponse{}, 0
+	resp := held.release()
+	return resp, time.Since(start)
 }
 
 func pbftReplicas(w *daemontest.Node) []string {

@@ -77,46 +77,66 @@ func TestRaft_BackToBackAndConcurrentOnTheSameWorkers(t *testing.T) {
 	clustersGone(t, net.Workers...)
 }
 
-// raftFault starts a request on a Raft cluster of the three workers and holds its MsgExecute
-// until every worker formed the cluster; then fault runs with the leader and the followers,
-// the MsgExecute goes out, and the head's answer is returned.
-func raftFault(t *testing.T, net *daemontest.Network, fault func(leader *daemontest.Node, followers []*daemontest.Node)) messages.ExecutionResponse {
+// heldRequest is a request whose MsgExecute is held at every worker once its cluster formed.
+type heldRequest struct {
+	t     *testing.T
+	holds []*actortest.Rule
+	done  chan messages.ExecutionResponse
+	err   error // the REST call's, set before done is sent on
+}
+
+// holdAtFormation sends req through the head's REST API with its MsgExecute held at every
+// worker, and returns once each was sent one, that is once the cluster formed.
+func holdAtFormation(t *testing.T, net *daemontest.Network, req messages.ExecutionRequest) *heldRequest {
 	t.Helper()
-	var holds []*actortest.Rule
+	h := &heldRequest{t: t, done: make(chan messages.ExecutionResponse, 1)}
 	for _, w := range net.Workers {
-		holds = append(holds, net.Hold(net.Head, w, messages.TypeExecute))
+		h.holds = append(h.holds, net.Hold(net.Head, w, messages.TypeExecute))
 	}
-	done := make(chan messages.ExecutionResponse, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		req := raftRequest(3)
-		// The killed worker got its MsgExecute before it died (it was held at its end), so
-		// the head waits for it until the request's deadline: 3 s, not the default 20 s.
-		req.Config.Timeout = 3
 		resp, err := rest(net.Head).Execute(ctx, req)
-		if err != nil {
-			t.Errorf("execute: %v", err)
-		}
-		done <- resp
+		h.err = err
+		h.done <- resp
 	}()
-	for _, h := range holds {
-		if !h.WaitHits(1, 30*time.Second) {
+	for _, r := range h.holds {
+		if !r.WaitHits(1, 30*time.Second) {
 			t.Fatal("the cluster did not form: no MsgExecute was sent")
 		}
 	}
-	leader, followers := raftRoles(t, net.Workers)
-	fault(leader, followers)
-	for _, h := range holds {
-		h.Release()
+	return h
+}
+
+// release lets the held MsgExecute go on and waits for the head's answer.
+func (h *heldRequest) release() messages.ExecutionResponse {
+	h.t.Helper()
+	for _, r := range h.holds {
+		r.Release()
 	}
 	select {
-	case resp := <-done:
+	case resp := <-h.done:
+		if h.err != nil {
+			h.t.Errorf("execute: %v", h.err)
+		}
 		return resp
 	case <-time.After(time.Minute):
-		t.Fatal("no answer")
+		h.t.Fatal("no answer")
 	}
 	return messages.ExecutionResponse{}
+}
+
+// raftFault starts a request on a Raft cluster of the three workers; once it formed, fault runs
+// with the leader and the followers, then the MsgExecute goes out and the answer is returned.
+func raftFault(t *testing.T, net *daemontest.Network, fault func(leader *daemontest.Node, followers []*daemontest.Node)) messages.ExecutionResponse {
+	t.Helper()
+	req := raftRequest(3)
+	// The killed worker got its MsgExecute before it died (it was held at its end), so the
+	// head waits for it until the request's deadline: 3 s, not the default 20 s.
+	req.Config.Timeout = 3
+	held := holdAtFormation(t, net, req)
+	fault(raftRoles(t, net.Workers))
+	return held.release()
 }
 
 // raftRoles reads from the workers' trees which of them leads the one live cluster.
@@ -188,20 +208,7 @@ func TestRaft_HeadGoneWorkersDropTheCluster(t *testing.T) {
 	t.Parallel() // its own network; mostly waiting on timers
 	net := guestNetwork(t, 3, func(_ int, c *config.Config) { c.Cluster.AbandonAfter = 300 * time.Millisecond })
 	warmUp(t, net)
-	var holds []*actortest.Rule
-	for _, w := range net.Workers {
-		holds = append(holds, net.Hold(net.Head, w, messages.TypeExecute))
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_, _ = rest(net.Head).Execute(ctx, raftRequest(3)) // the head dies before it answers
-	}()
-	for _, h := range holds {
-		if !h.WaitHits(1, 30*time.Second) {
-			t.Fatal("the cluster did not form")
-		}
-	}
+	holdAtFormation(t, net, raftRequest(3)) // the head dies before it answers
 	// A crash, not a stop: a stopping head still disbands its clusters, so its messages are
 	// cut off first.
 	for _, w := range net.Workers {
