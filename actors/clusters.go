@@ -92,6 +92,9 @@ type clusters struct {
 	cfg      clustersConfig
 	children map[string]clusterChild // by request ID
 	byPID    map[string]string
+	// pbft is the host's PBFT endpoint, shared by the PBFT replicas; nil when this worker
+	// serves no PBFT clusters.
+	pbft *pbft.Mux
 }
 
 type clusterChild struct {
@@ -110,6 +113,17 @@ func (c *clusters) Receive(ctx actor.Context) {
 	case *actor.Started:
 		c.children = make(map[string]clusterChild)
 		c.byPID = make(map[string]string)
+		if c.cfg.Mux != nil && c.cfg.Key != nil {
+			c.pbft = pbft.NewMux(c.cfg.Mux.Host(), func(from peer.ID, reason string, err error) {
+				c.cfg.Metrics.pbftDropped.WithLabelValues("", reason).Inc()
+				c.cfg.Log.Debug().Stringer("peer", from).Str("reason", reason).AnErr("error", err).Msg("pbft message dropped")
+			})
+		}
+	case *actor.Stopping, *actor.Restarting:
+		if c.pbft != nil { // the replicas stop with this actor; a restarted one installs its own
+			c.pbft.Close()
+			c.pbft = nil
+		}
 	case *delivery:
 		switch wm := m.Message.(type) {
 		case messages.MsgFormCluster:
@@ -141,7 +155,7 @@ func (c *clusters) form(ctx actor.Context, from peer.ID, m messages.MsgFormClust
 	c.cfg.Mux.AddAddrs(m.ConnectionInfo, c.cfg.AddressTTL)
 	kind, producer := "raft-replica", newRaftReplica(c.cfg, from, m)
 	if m.Consensus == messages.ConsensusPBFT {
-		kind, producer = "pbft-replica", newPBFTReplica(c.cfg, from, m)
+		kind, producer = "pbft-replica", newPBFTReplica(c.cfg, c.pbft, from, m)
 	}
 	pid, err := ctx.SpawnNamed(c.cfg.Tree.props(kind, producer), m.RequestID)
 	if err != nil {
@@ -159,7 +173,7 @@ func (c *clusters) refusal(m messages.MsgFormCluster) (messages.Code, string) {
 	switch {
 	case m.Consensus != messages.ConsensusRaft && m.Consensus != messages.ConsensusPBFT:
 		return messages.CodeInvalid, fmt.Sprintf("consensus %d is not raft (1) or pbft (2)", uint(m.Consensus))
-	case c.cfg.Mux == nil || (m.Consensus == messages.ConsensusPBFT && c.cfg.Key == nil):
+	case c.cfg.Mux == nil || (m.Consensus == messages.ConsensusPBFT && c.pbft == nil):
 		return messages.CodeNotImplemented, fmt.Sprintf("this worker serves no %s clusters", m.Consensus)
 	case len(m.Peers) == 0:
 		return messages.CodeInvalid, "no peers"

@@ -48,6 +48,7 @@ func (pbftReceived) IgnoreDeadLetterLogging() {}
 // work actor runs and answers with a signed result to the head.
 type pbftReplica struct {
 	clusterMember
+	mux   *pbft.Mux
 	core  *pbft.Replica
 	net   *pbft.Net
 	timer scheduler.CancelFunc // the request timer
@@ -55,8 +56,8 @@ type pbftReplica struct {
 	ran   bool
 }
 
-func newPBFTReplica(cfg clustersConfig, head peer.ID, m messages.MsgFormCluster) actor.Producer {
-	return func() actor.Actor { return &pbftReplica{clusterMember: newClusterMember(cfg, head, m)} }
+func newPBFTReplica(cfg clustersConfig, mux *pbft.Mux, head peer.ID, m messages.MsgFormCluster) actor.Producer {
+	return func() actor.Actor { return &pbftReplica{clusterMember: newClusterMember(cfg, head, m), mux: mux} }
 }
 
 func (r *pbftReplica) Receive(ctx actor.Context) {
@@ -96,15 +97,19 @@ func (r *pbftReplica) start(ctx actor.Context) {
 		r.fail(ctx, "start", "could not start the replica: "+err.Error())
 		return
 	}
-	r.core = core
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	r.net = pbft.Listen(r.cfg.Mux.Host(), r.form.RequestID, r.form.Peers,
+	r.net, err = r.mux.Listen(r.form.RequestID, r.form.Peers,
 		pbft.NetConfig{SendTimeout: pbftSendTimeout, MaxMessage: messages.DefaultDirectMessageLimit, Silent: r.cfg.PBFTSilent},
 		func(from peer.ID, m pbft.Message) { root.Send(self, &pbftReceived{from: from, msg: m}) },
 		func(from peer.ID, reason string, err error) {
 			r.cfg.Metrics.pbftDropped.WithLabelValues("", reason).Inc()
 			r.log.Debug().Stringer("peer", from).Str("reason", reason).AnErr("error", err).Msg("pbft message dropped")
 		})
+	if err != nil {
+		r.fail(ctx, "start", "could not start the replica: "+err.Error())
+		return
+	}
+	r.core = core
 	// Spec §4.6: a PBFT replica is ready once it exists; there is no leader to wait for.
 	r.cfg.Metrics.clustersFormed.WithLabelValues("pbft").Inc()
 	r.answer(self, messages.CodeOK, "")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	msmux "github.com/multiformats/go-multistream"
 )
 
 // NetConfig is how a cluster's messages travel (spec §6): one message per stream on the
@@ -27,69 +29,124 @@ type NetConfig struct {
 
 // Reasons an inbound message is dropped before the replica sees it.
 const (
-	DropNotInCluster = "not_in_cluster"
-	DropMalformed    = "malformed"
-	DropTooLarge     = "too_large"
-	DropSilenced     = "silenced"
+	DropNotInCluster   = "not_in_cluster"
+	DropMalformed      = "malformed"
+	DropTooLarge       = "too_large"
+	DropSilenced       = "silenced"
+	DropUnknownCluster = "unknown_cluster"
 )
+
+// Mux is a host's PBFT endpoint: one stream handler for the protocols of all its clusters
+// (ProtocolPrefix + request ID), installed once. A handler per cluster, as the original
+// registers, changes the host's protocol list twice per request, and each change has identify
+// push the whole list to every connected peer.
+type Mux struct {
+	h    host.Host
+	mu   sync.Mutex
+	nets map[protocol.ID]*Net
+	// dropped gets what arrives for no cluster of this host.
+	dropped func(from peer.ID, reason string, err error)
+}
+
+// NewMux installs the handler on h; dropped (nil: ignored) hears of streams for no cluster of
+// this host. Close removes the handler.
+func NewMux(h host.Host, dropped func(from peer.ID, reason string, err error)) *Mux {
+	if dropped == nil {
+		dropped = func(peer.ID, string, error) {}
+	}
+	m := &Mux{h: h, nets: make(map[protocol.ID]*Net), dropped: dropped}
+	h.SetStreamHandlerMatch(ProtocolPrefix+"*", func(id protocol.ID) bool {
+		return strings.HasPrefix(string(id), ProtocolPrefix) && len(id) > len(ProtocolPrefix)
+	}, m.handle)
+	return m
+}
+
+// Host is the libp2p host the mux serves.
+func (m *Mux) Host() host.Host { return m.h }
+
+// Close removes the handler. Clusters still listening hear nothing more.
+func (m *Mux) Close() { m.h.RemoveStreamHandler(ProtocolPrefix + "*") }
+
+func (m *Mux) handle(s network.Stream) {
+	m.mu.Lock()
+	n := m.nets[s.Protocol()]
+	m.mu.Unlock()
+	if n == nil {
+		_ = s.Reset()
+		m.dropped(s.Conn().RemotePeer(), DropUnknownCluster, fmt.Errorf("no cluster for %s", s.Protocol()))
+		return
+	}
+	n.handle(s)
+}
 
 // Net is one cluster's endpoint on a host.
 type Net struct {
-	h      host.Host
-	proto  protocol.ID
-	peers  map[peer.ID]bool
-	cfg    NetConfig
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mux     *Mux
+	proto   protocol.ID
+	peers   map[peer.ID]bool
+	cfg     NetConfig
+	deliver func(from peer.ID, m Message)
+	drop    func(from peer.ID, reason string, err error)
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
-// Listen installs the cluster's handler: each message from one of peers (this host excluded)
-// goes to deliver, on the stream's goroutine; anything else is dropped with a reason.
-func Listen(h host.Host, requestID string, peers []peer.ID, cfg NetConfig,
-	deliver func(from peer.ID, m Message), drop func(from peer.ID, reason string, err error)) *Net {
-	n := &Net{h: h, proto: protocol.ID(ProtocolPrefix + requestID), peers: make(map[peer.ID]bool, len(peers)), cfg: cfg}
-	n.ctx, n.cancel = context.WithCancel(context.Background())
+// Listen starts the cluster of request requestID on the mux: each message from one of peers
+// (this host excluded) goes to deliver, on the stream's goroutine; anything else is dropped
+// with a reason. A request has one cluster on a host at a time.
+func (m *Mux) Listen(requestID string, peers []peer.ID, cfg NetConfig,
+	deliver func(from peer.ID, m Message), drop func(from peer.ID, reason string, err error)) (*Net, error) {
+	n := &Net{mux: m, proto: protocol.ID(ProtocolPrefix + requestID), peers: make(map[peer.ID]bool, len(peers)),
+		cfg: cfg, deliver: deliver, drop: drop}
 	for _, p := range peers {
-		if p != h.ID() {
+		if p != m.h.ID() {
 			n.peers[p] = true
 		}
 	}
-	h.SetStreamHandler(n.proto, func(s network.Stream) {
-		defer s.Close()
-		from := s.Conn().RemotePeer()
-		if !n.peers[from] {
-			_ = s.Reset()
-			drop(from, DropNotInCluster, nil)
-			return
-		}
-		if n.silent() {
-			_ = s.Reset()
-			drop(from, DropSilenced, nil)
-			return
-		}
-		_ = s.SetReadDeadline(time.Now().Add(cfg.SendTimeout))
-		b, err := io.ReadAll(io.LimitReader(s, int64(cfg.MaxMessage)+1))
-		switch {
-		case err != nil:
-			drop(from, DropMalformed, err)
-			return
-		case len(b) > cfg.MaxMessage:
-			_ = s.Reset()
-			drop(from, DropTooLarge, fmt.Errorf("more than %d bytes", cfg.MaxMessage))
-			return
-		}
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[:i] // spec §1.3: only the first line counts
-		}
-		m, err := Decode(b)
-		if err != nil {
-			drop(from, DropMalformed, err)
-			return
-		}
-		deliver(from, m)
-	})
-	return n
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.nets[n.proto] != nil {
+		return nil, fmt.Errorf("listen %s: the request already has a cluster here", requestID)
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	m.nets[n.proto] = n
+	return n, nil
+}
+
+func (n *Net) handle(s network.Stream) {
+	defer s.Close()
+	from := s.Conn().RemotePeer()
+	if !n.peers[from] {
+		_ = s.Reset()
+		n.drop(from, DropNotInCluster, nil)
+		return
+	}
+	if n.silent() {
+		_ = s.Reset()
+		n.drop(from, DropSilenced, nil)
+		return
+	}
+	_ = s.SetReadDeadline(time.Now().Add(n.cfg.SendTimeout))
+	b, err := io.ReadAll(io.LimitReader(s, int64(n.cfg.MaxMessage)+1))
+	switch {
+	case err != nil:
+		n.drop(from, DropMalformed, err)
+		return
+	case len(b) > n.cfg.MaxMessage:
+		_ = s.Reset()
+		n.drop(from, DropTooLarge, fmt.Errorf("more than %d bytes", n.cfg.MaxMessage))
+		return
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i] // spec §1.3: only the first line counts
+	}
+	m, err := Decode(b)
+	if err != nil {
+		n.drop(from, DropMalformed, err)
+		return
+	}
+	n.deliver(from, m)
 }
 
 func (n *Net) silent() bool { return n.cfg.Silent != nil && n.cfg.Silent() }
@@ -118,29 +175,48 @@ func (n *Net) Broadcast(m Message, failed func(to peer.ID, err error)) {
 	}
 }
 
+// send writes b on a new stream to peer to. The protocol is selected lazily (the multistream
+// header goes out with the message, as basichost does for a protocol the peerstore knows the
+// peer speaks): a cluster's protocol is never in the peerstore, and waiting for the peer to
+// confirm it would cost a round trip per message, three times per request. A peer that does
+// not speak it refuses the stream after the message, which is then lost, as any lost message.
 func (n *Net) send(to peer.ID, b []byte) error {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.SendTimeout)
 	defer cancel()
-	s, err := n.h.NewStream(ctx, to, n.proto)
+	h := n.mux.h
+	if err := h.Connect(ctx, peer.AddrInfo{ID: to}); err != nil {
+		return fmt.Errorf("connect to %s: %w", to, err)
+	}
+	s, err := h.Network().NewStream(network.WithNoDial(ctx, "connected"), to)
 	if err != nil {
 		return fmt.Errorf("open stream to %s: %w", to, err)
 	}
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = s.SetWriteDeadline(deadline)
+	if err := s.SetProtocol(n.proto); err != nil {
+		_ = s.Reset()
+		return fmt.Errorf("open stream to %s: %w", to, err)
 	}
-	if _, err := s.Write(b); err != nil {
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(deadline)
+	}
+	lazy := msmux.NewMSSelect(s, n.proto)
+	if _, err := lazy.Write(b); err != nil {
 		_ = s.Reset()
 		return fmt.Errorf("send to %s: %w", to, err)
 	}
-	if err := s.Close(); err != nil && !errors.Is(err, network.ErrReset) {
+	if err := lazy.Close(); err != nil && !errors.Is(err, network.ErrReset) {
 		return fmt.Errorf("close stream to %s: %w", to, err)
 	}
 	return nil
 }
 
-// Close removes the handler, cancels the sends in flight and waits for them.
+// Close stops the cluster's endpoint: no more messages in, the sends in flight cancelled and
+// waited for.
 func (n *Net) Close() {
-	n.h.RemoveStreamHandler(n.proto)
+	n.mux.mu.Lock()
+	if n.mux.nets[n.proto] == n {
+		delete(n.mux.nets, n.proto)
+	}
+	n.mux.mu.Unlock()
 	n.cancel()
 	n.wg.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 )
 
@@ -50,13 +51,25 @@ func TestNet_DeliversFromPeersAndDropsTheRest(t *testing.T) {
 	var silent atomic.Bool
 	peers := []peer.ID{hosts[0].ID(), hosts[1].ID()}
 	cfg := NetConfig{SendTimeout: 5 * time.Second, MaxMessage: 512, Silent: silent.Load}
-	n0 := Listen(hosts[0], "req-1", peers, cfg,
-		func(from peer.ID, m Message) { events <- netEvent{from: from, msg: m} },
-		func(from peer.ID, reason string, _ error) { events <- netEvent{from: from, reason: reason} })
+	dropEvent := func(from peer.ID, reason string, _ error) { events <- netEvent{from: from, reason: reason} }
+	mux0 := NewMux(hosts[0], dropEvent)
+	defer mux0.Close()
+	n0, err := mux0.Listen("req-1", peers, cfg, func(from peer.ID, m Message) { events <- netEvent{from: from, msg: m} }, dropEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer n0.Close()
+	if _, err := mux0.Listen("req-1", peers, cfg, nil, nil); err == nil {
+		t.Error("a second cluster of one request was accepted")
+	}
 	at1 := make(chan Message, 4)
-	n1 := Listen(hosts[1], "req-1", peers, NetConfig{SendTimeout: 5 * time.Second, MaxMessage: 512},
+	mux1 := NewMux(hosts[1], nil)
+	defer mux1.Close()
+	n1, err := mux1.Listen("req-1", peers, NetConfig{SendTimeout: 5 * time.Second, MaxMessage: 512},
 		func(_ peer.ID, m Message) { at1 <- m }, func(peer.ID, string, error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer n1.Close()
 
 	next := func() netEvent {
@@ -69,17 +82,18 @@ func TestNet_DeliversFromPeersAndDropsTheRest(t *testing.T) {
 		}
 		return netEvent{}
 	}
-	raw := func(from host.Host, data string) {
+	rawTo := func(from host.Host, request, data string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		s, err := from.NewStream(ctx, hosts[0].ID(), ProtocolPrefix+"req-1")
+		s, err := from.NewStream(ctx, hosts[0].ID(), protocol.ID(ProtocolPrefix+request))
 		if err != nil {
-			t.Fatal(err)
+			return // refused after the protocol was agreed, as a stranger's is: the drop tells
 		}
 		_, _ = s.Write([]byte(data))
 		_ = s.Close()
 	}
+	raw := func(from host.Host, data string) { t.Helper(); rawTo(from, "req-1", data) }
 
 	n1.Broadcast(Prepare{View: 0, SequenceNumber: 1, Digest: "d", Signature: "s"}, func(_ peer.ID, err error) { t.Error(err) })
 	if e := next(); e.from != hosts[1].ID() || e.msg.(Prepare).Digest != "d" {
@@ -105,6 +119,11 @@ func TestNet_DeliversFromPeersAndDropsTheRest(t *testing.T) {
 			t.Errorf("%s: got %+v, want dropped as %s", c.data[:min(len(c.data), 30)], e, c.reason)
 		}
 	}
+	// A stream for a cluster this host does not have is dropped by the mux.
+	rawTo(hosts[1], "req-2", `{"type":3,"data":{"view":0,"sequence_number":1,"digest":"d"}}`)
+	if e := next(); e.reason != DropUnknownCluster || e.from != hosts[1].ID() {
+		t.Errorf("unknown cluster: got %+v", e)
+	}
 	silent.Store(true)
 	raw(hosts[1], `{"type":3,"data":{"view":0,"sequence_number":1,"digest":"d"}}`)
 	if e := next(); e.reason != DropSilenced {
@@ -128,5 +147,10 @@ func TestNet_DeliversFromPeersAndDropsTheRest(t *testing.T) {
 	case m := <-at1:
 		t.Fatalf("the silenced broadcast arrived: %+v", m)
 	default:
+	}
+	// A closed cluster hears nothing more: its streams go to the mux as unknown.
+	n1.Broadcast(Prepare{Digest: "late"}, nil)
+	if e := next(); e.reason != DropUnknownCluster {
+		t.Errorf("closed cluster: got %+v", e)
 	}
 }
