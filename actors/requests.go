@@ -354,12 +354,12 @@ func (s *headRequest) sendEach(ctx actor.Context, to []peer.ID, msg messages.Mes
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	for _, p := range to {
 		s.cfg.Tree.noteSent(self, msg, p, "")
-		s.cfg.Outbox.send(p, msg, func(err error) {
-			if err != nil {
-				root.Send(self, requestSendFailed{to: p, err: err})
-			}
-		})
 	}
+	s.cfg.Outbox.sendEach(to, msg, func(p peer.ID, err error) {
+		if err != nil {
+			root.Send(self, requestSendFailed{to: p, err: err})
+		}
+	})
 }
 
 // sendFormCluster asks the chosen workers to form the request's cluster, in the order they
@@ -383,8 +383,8 @@ func (s *headRequest) sendDisband(self *actor.PID, to []peer.ID) {
 	msg.Carrier = s.trace.carrier
 	for _, p := range to {
 		s.cfg.Tree.noteSent(self, msg, p, "")
-		s.cfg.Outbox.send(p, msg, nil)
 	}
+	s.cfg.Outbox.sendEach(to, msg, nil)
 }
 
 func (s *headRequest) finish(ctx actor.Context, resp messages.MsgExecuteResponse) {

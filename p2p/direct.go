@@ -112,6 +112,10 @@ func discardRest(r io.Reader, limit int, buf []byte) bool {
 	return n <= int64(limit)
 }
 
+// ReadMessage reads one message framed as spec §1.3 (up to the first '\n' or EOF, at most limit
+// bytes: ErrMessageTooLarge beyond) from r.
+func ReadMessage(r io.Reader, limit int) ([]byte, error) { return readMessage(r, limit, nil, nil) }
+
 // readMessage reads up to the first '\n' or EOF. It stops reading at the
 // newline, and fails with ErrMessageTooLarge once more than limit bytes came
 // without one.

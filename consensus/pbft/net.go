@@ -1,11 +1,9 @@
 package pbft
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +13,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
+
+	"github.com/b7s-actor/b7s/p2p"
 )
 
 // NetConfig is how a cluster's messages travel (spec §6): one message per stream on the
@@ -128,18 +128,17 @@ func (n *Net) handle(s network.Stream) {
 		return
 	}
 	_ = s.SetReadDeadline(time.Now().Add(n.cfg.SendTimeout))
-	b, err := io.ReadAll(io.LimitReader(s, int64(n.cfg.MaxMessage)+1))
+	// Up to the first newline, which our senders write: waiting for EOF instead would wait for
+	// the sender's close, which waits for this side's answer to its protocol header.
+	b, err := p2p.ReadMessage(s, n.cfg.MaxMessage)
 	switch {
+	case errors.Is(err, p2p.ErrMessageTooLarge):
+		_ = s.Reset()
+		n.drop(from, DropTooLarge, err)
+		return
 	case err != nil:
 		n.drop(from, DropMalformed, err)
 		return
-	case len(b) > n.cfg.MaxMessage:
-		_ = s.Reset()
-		n.drop(from, DropTooLarge, fmt.Errorf("more than %d bytes", n.cfg.MaxMessage))
-		return
-	}
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i] // spec §1.3: only the first line counts
 	}
 	m, err := Decode(b)
 	if err != nil {
@@ -164,6 +163,7 @@ func (n *Net) Broadcast(m Message, failed func(to peer.ID, err error)) {
 		}
 		return
 	}
+	b = append(b, '\n') // spec §1.3 allows it, and the receiver need not wait for EOF
 	for p := range n.peers {
 		n.wg.Add(1)
 		go func() {
