@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +29,9 @@ type devnetConfig struct {
 	LogLevel        string
 	ReadyTimeout    time.Duration
 	NodeArgs        []string // passed to every node's `b7s run` after the devnet's own flags
+	// WorkerEnv is "K:NAME=VALUE": an environment variable for worker K alone (a fault for one
+	// node, e.g. B7S_PBFT_BYZANTINE).
+	WorkerEnv []string
 	// RecentMessages each node keeps per actor: a devnet is for debugging, so its pages and
 	// `b7s trace` have something to show by default.
 	RecentMessages int
@@ -74,7 +78,25 @@ func (c devnetConfig) validate() error {
 	if c.ReadyTimeout <= 0 {
 		return fmt.Errorf("--ready-timeout %v: must be positive", c.ReadyTimeout)
 	}
+	if _, err := c.workerEnv(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// workerEnv is WorkerEnv by worker number (1-based).
+func (c devnetConfig) workerEnv() (map[int][]string, error) {
+	env := make(map[int][]string)
+	for _, e := range c.WorkerEnv {
+		k, kv, ok := strings.Cut(e, ":")
+		n, err := strconv.Atoi(k)
+		name, _, hasValue := strings.Cut(kv, "=")
+		if !ok || err != nil || n < 1 || n > c.Workers || !hasValue || name == "" {
+			return nil, fmt.Errorf("--worker-env %q: want K:NAME=VALUE with K a worker from 1 to %d", e, c.Workers)
+		}
+		env[n] = append(env[n], kv)
+	}
+	return env, nil
 }
 
 // runDevnet is `b7s devnet`: a head and workers as child processes on 127.0.0.1, the example
@@ -95,6 +117,7 @@ func runDevnet(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level of the nodes")
 	fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", cfg.ReadyTimeout, "how long to wait for the nodes to answer")
 	fs.StringArrayVar(&cfg.NodeArgs, "node-arg", nil, "a `b7s run` flag for every node, e.g. --node-arg=--log-format=json (repeatable)")
+	fs.StringArrayVar(&cfg.WorkerEnv, "worker-env", nil, "an environment variable for one worker, K:NAME=VALUE, e.g. --worker-env=2:B7S_PBFT_BYZANTINE=1 (repeatable)")
 	fs.IntVar(&cfg.RecentMessages, "recent-messages", cfg.RecentMessages, "messages each node keeps per actor for its page and b7s trace (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -149,7 +172,7 @@ func (d *devnet) run(ctx context.Context) (err error) {
 
 	defer d.stop()
 	for _, n := range d.nodes {
-		c, err := startChild(n.Name, d.exe, n.args(), n.LogPath, d.exited)
+		c, err := startChild(n.Name, d.exe, n.args(), n.Env, n.LogPath, d.exited)
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,7 @@ type devnetNode struct {
 	Gateway  string // manifest URL template, for workers
 	LogLevel string
 	Extra    []string // more `b7s run` flags
+	Env      []string // more environment, NAME=VALUE
 	Recent   int      // --recent-messages
 }
 
@@ -77,6 +78,10 @@ func (n devnetNode) args() []string {
 // planDevnet makes a key for each node (kept under the devnet directory, so a node restarted
 // by hand with the same flags keeps its peer ID) and lays out ports and paths.
 func planDevnet(cfg devnetConfig, gateway string) ([]devnetNode, error) {
+	env, err := cfg.workerEnv()
+	if err != nil {
+		return nil, err
+	}
 	nodes := make([]devnetNode, 0, cfg.Workers+1)
 	for i := 0; i <= cfg.Workers; i++ {
 		n := devnetNode{Name: "head", Role: actors.RoleHead, Port: cfg.BasePort, HTTP: cfg.RestAPI, LogLevel: cfg.LogLevel, Recent: cfg.RecentMessages, Extra: cfg.NodeArgs}
@@ -85,6 +90,7 @@ func planDevnet(cfg devnetConfig, gateway string) ([]devnetNode, error) {
 				Name: "worker" + strconv.Itoa(i), Role: actors.RoleWorker, Port: cfg.BasePort + i,
 				HTTP:     devnetLocalHost + ":" + strconv.Itoa(cfg.MetricsBasePort+i-1),
 				BootNode: nodes[0].Multiaddr(), Gateway: gateway, LogLevel: cfg.LogLevel, Recent: cfg.RecentMessages, Extra: cfg.NodeArgs,
+				Env: env[i],
 			}
 		}
 		keyDir, err := filepath.Abs(filepath.Join(cfg.Dir, devnetKeysDir, n.Name))

@@ -24,9 +24,10 @@ type child struct {
 	waitErr error         // set before done is closed
 }
 
-// startChild starts exe with args, its stdout and stderr going to logPath. exited receives the
+// startChild starts exe with args and, besides this process's environment, env; its stdout
+// and stderr go to logPath. exited receives the
 // child once it ends, whatever the reason; it must have room for every child of the network.
-func startChild(name, exe string, args []string, logPath string, exited chan<- *child) (*child, error) {
+func startChild(name, exe string, args, env []string, logPath string, exited chan<- *child) (*child, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -35,7 +36,7 @@ func startChild(name, exe string, args []string, logPath string, exited chan<- *
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	// Logs are files: no colour codes in them.
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
 	cmd.SysProcAttr = childSysProcAttr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

@@ -60,6 +60,25 @@ func TestPlanDevnet_WorkersBootFromHeadWithGatewayAndOwnPorts(t *testing.T) {
 			t.Errorf("%s args %q do not end with the --node-arg flags", n.Name, a)
 		}
 	}
+	// --worker-env reaches its worker alone.
+	cfg.WorkerEnv = []string{"2:B7S_PBFT_BYZANTINE=1", "2:A=b=c"}
+	withEnv, err := planDevnet(cfg, gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range withEnv {
+		if want := []string{"B7S_PBFT_BYZANTINE=1", "A=b=c"}; i == 2 && !slices.Equal(n.Env, want) || i != 2 && len(n.Env) > 0 {
+			t.Errorf("%s env %q", n.Name, n.Env)
+		}
+	}
+	for _, bad := range []string{"0:A=1", "3:A=1", "x:A=1", "2:A", "2:=1", "A=1"} {
+		c := cfg
+		c.WorkerEnv = []string{bad}
+		if err := c.validate(); err == nil {
+			t.Errorf("--worker-env %q accepted", bad)
+		}
+	}
+	cfg.WorkerEnv = nil
 	// Keys stay in the directory: planning again gives the same peer IDs.
 	again, err := planDevnet(cfg, gateway)
 	if err != nil {

@@ -226,7 +226,7 @@ func (s *soak) run(ctx context.Context) (err error) {
 }
 
 func (s *soak) start(n devnetNode) error {
-	c, err := startChild(n.Name, s.exe, n.args(), n.LogPath+"."+strconv.FormatInt(time.Now().UnixNano(), 36), s.exited)
+	c, err := startChild(n.Name, s.exe, n.args(), n.Env, n.LogPath+"."+strconv.FormatInt(time.Now().UnixNano(), 36), s.exited)
 	if err != nil {
 		return err
 	}
