@@ -11,12 +11,15 @@
 #               before and after them          (h) RAFT_CONCURRENCY clients for BENCH_DURATION
 #   4 workers:  PBFT clusters of the 4 (number_of_nodes 4, consensus_algorithm pbft):
 #               (i) RAFT_REQUESTS sequential   (j) RAFT_CONCURRENCY clients for BENCH_DURATION
+#               (k) PBFT_FAULT_REQUESTS sequential with worker 2 silent (B7S_PBFT_BYZANTINE): a
+#               silent backup costs nothing, a silent primary a view change after the request
+#               timer (2 s), so the slow tail is the requests whose primary it was
 #
 # The bench samples every node's VmRSS every 250 ms (average and peak over the run) and its CPU
 # time (per request); idle RSS is printed before each devnet's load. The end is one table of all
 # runs (`b7s bench --table`).
 # Knobs (environment): BENCH_REQUESTS (1000), BENCH_CONCURRENCY (32), BENCH_DURATION (20s),
-# RAFT_REQUESTS (200), RAFT_CONCURRENCY (8), RAFT_SOAK (1000),
+# RAFT_REQUESTS (200), RAFT_CONCURRENCY (8), RAFT_SOAK (1000), PBFT_FAULT_REQUESTS (60),
 # BENCH_REST (127.0.0.1:18080), BENCH_BASE_PORT (19527), BENCH_METRICS_PORT (19100),
 # BENCH_DEBUG_PORT (16060).
 # The function under load is this repository's light example, bin/examples/tiny.wasm (assembled
@@ -43,6 +46,7 @@ DURATION=${BENCH_DURATION:-20s}
 RAFT_REQUESTS=${RAFT_REQUESTS:-200}
 RAFT_CONCURRENCY=${RAFT_CONCURRENCY:-8}
 RAFT_SOAK=${RAFT_SOAK:-1000}
+PBFT_FAULT_REQUESTS=${PBFT_FAULT_REQUESTS:-60}
 REST=${BENCH_REST:-127.0.0.1:18080}
 BASE_PORT=${BENCH_BASE_PORT:-19527}
 METRICS_PORT=${BENCH_METRICS_PORT:-19100}
@@ -78,13 +82,15 @@ stop_devnet() {
 trap stop_devnet EXIT
 trap 'exit 130' INT TERM
 
+# start_devnet WORKERS [devnet flags...]
 start_devnet() {
 	local workers=$1
+	shift
 	echo
-	echo "=== devnet: 1 head + $workers workers (dir $DIR, REST $REST) ==="
+	echo "=== devnet: 1 head + $workers workers (dir $DIR, REST $REST) $* ==="
 	# --recent-messages 0: nodes as deployed, without the devnet's debugging rings.
 	"$BIN" devnet --workers "$workers" --wasm "$WASM" --dir "$DIR" --rest-api "$REST" \
-		--base-port "$BASE_PORT" --metrics-base-port "$METRICS_PORT" --debug-base-port "$DEBUG_PORT" --log-level warn --recent-messages 0 >"$OUT" 2>&1 &
+		--base-port "$BASE_PORT" --metrics-base-port "$METRICS_PORT" --debug-base-port "$DEBUG_PORT" --log-level warn --recent-messages 0 "$@" >"$OUT" 2>&1 &
 	DEVNET_PID=$!
 	for _ in $(seq 1 "$READY_POLLS"); do
 		if ! kill -0 "$DEVNET_PID" 2>/dev/null; then
@@ -178,6 +184,10 @@ start_devnet 4
 idle_rss
 bench "(i) pbft of 4, $RAFT_REQUESTS sequential" --nodes 4 --consensus pbft --requests "$RAFT_REQUESTS" --warmup 16
 bench "(j) pbft of 4, $RAFT_CONCURRENCY clients" --nodes 4 --consensus pbft --concurrency "$RAFT_CONCURRENCY" --duration "$DURATION"
+stop_devnet
+
+start_devnet 4 --worker-env=2:B7S_PBFT_BYZANTINE=1
+bench "(k) pbft of 4, worker 2 silent, $PBFT_FAULT_REQUESTS sequential" --nodes 4 --consensus pbft --requests "$PBFT_FAULT_REQUESTS" --warmup 4
 stop_devnet
 
 echo
