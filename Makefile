@@ -42,7 +42,7 @@ FUZZ_TARGETS := messages:FuzzDecode attest:FuzzDecode api:FuzzDecodeBody api:Fuz
 test:
 	$(GO) vet ./...
 	$(GO) test $(RACE) -count=1 -timeout 10m ./...
-	GO=$(GO) ./scripts/fuzz.sh -fresh 5s 2s $(FUZZ_TARGETS)
+	GO=$(GO) ./scripts/fuzz.sh -fresh 3s 2s $(FUZZ_TARGETS)
 
 fuzz:
 	GO=$(GO) ./scripts/fuzz.sh 60s 10s $(FUZZ_TARGETS)

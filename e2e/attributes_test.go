@@ -85,6 +85,7 @@ func resultPeers(resp messages.ExecutionResponse) []peer.ID {
 // worker only, one for region=us times out saying no worker matched; reloading the attestation
 // changes what the worker matches.
 func TestAttributes_RequestRunsOnlyOnTheMatchingWorker(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	net := guestNetwork(t, 1, nil)
 	plain := net.Workers[0]
 	euKey, euID := newKey(t)

@@ -149,6 +149,7 @@ func crashAndSee(tb testing.TB, ctx context.Context, head *daemontest.Node, n in
 // The live page in a real browser: it draws the tree, marks a restart after a crash within its
 // polling period, shows the error and the actor's recent messages, and is kept as a screenshot.
 func TestActorsPage_InARealBrowser(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	tab, problems := browser(t)
 	net := pageNetwork(t)
 	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)

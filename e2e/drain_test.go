@@ -52,6 +52,7 @@ func (g *gate) holding() int {
 // A draining head refuses new REST work (503, Retry-After), says so on /readyz, answers every
 // request it holds with its real result, and its Drain returns once they are done.
 func TestDrain_HeadAnswersWhatItHoldsAndRefusesTheRest(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	g := &gate{release: make(chan struct{})}
 	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{Workers: 1,
 		Configure:  func(_ int, c *config.Config) { withGuest(c) },
@@ -104,6 +105,7 @@ func TestDrain_HeadAnswersWhatItHoldsAndRefusesTheRest(t *testing.T) {
 // A draining worker volunteers for nothing: with it the only worker, a request finds no one.
 // Its drain ends at once, holding nothing.
 func TestDrain_WorkerStaysSilentOnRollCalls(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	net := guestNetwork(t, 1, nil)
 	if r := execute(t, net.Head, guestRequest(1)); r.Code != messages.CodeOK {
 		t.Fatalf("before the drain: %+v", r)
@@ -125,6 +127,7 @@ func TestDrain_WorkerStaysSilentOnRollCalls(t *testing.T) {
 
 // A drain that outlasts its context says so; stopping then answers what was held.
 func TestDrain_TimeoutThenStopAnswersTheRequester(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	g := &gate{release: make(chan struct{})}
 	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{Workers: 1,
 		Configure:  func(_ int, c *config.Config) { withGuest(c) },

@@ -91,6 +91,7 @@ func wantBoth(t *testing.T, resp messages.ExecutionResponse, workers ...*daemont
 // A worker partitioned from the head while it runs the function: its result never arrives, the
 // head answers at the request's deadline with the other worker's, and after healing both work.
 func TestFaults_WorkerPartitionedMidRequest(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	gated := gatedRunner{armed: &atomic.Bool{}, waiting: make(chan struct{}, 1), gate: make(chan struct{})}
 	net := daemontest.NewNetwork(t, daemontest.NetworkConfig{Workers: 2,
 		Configure: func(i int, c *config.Config) { withGuest(c) },
@@ -184,6 +185,7 @@ func TestFaults_HeadLosesItsWorkerBetweenRollCallAndExecute(t *testing.T) {
 
 // Messages of one type from one node are dropped or delayed on their way to another.
 func TestFaults_DropAndDelayByTypeBetweenNodes(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	net := guestNetwork(t, 2, nil)
 	w1, w2 := net.Workers[0], net.Workers[1]
 	warmUp(t, net)

@@ -203,6 +203,7 @@ func executions(addr string) int {
 // requests in flight: every request is answered with its result, a new one is refused with 503
 // and a Retry-After, and every process exits 0. The log says how long each took.
 func TestProcess_SIGTERMWithRequestsInFlight(t *testing.T) {
+	t.Parallel() // mostly waiting (timers, gates, processes): it overlaps the busy tests
 	if testing.Short() {
 		t.Skip("builds and runs b7s processes")
 	}
