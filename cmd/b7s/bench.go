@@ -179,9 +179,7 @@ func benchRun(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 		}
 		outcomes = runConcurrent(ctx, target, cfg.Concurrency, cfg.Duration, maxRequests)
 	} else {
-		runCtx, cancel := context.WithTimeout(ctx, cfg.MaxTime)
-		outcomes = runSequential(runCtx, target, cfg.Requests)
-		cancel()
+		outcomes = runSequential(ctx, target, cfg.Requests, cfg.MaxTime)
 	}
 	elapsed := time.Since(start)
 	rssAvg, rssMax := rss.finish()

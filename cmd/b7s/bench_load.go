@@ -136,10 +136,13 @@ func describeAnswer(resp messages.ExecutionResponse) string {
 	return string(data)
 }
 
-// runSequential sends up to n requests one after another; it stops early when ctx ends.
-func runSequential(ctx context.Context, t benchTarget, n int) []benchOutcome {
+// runSequential sends up to n requests one after another, none after maxTime; the last one
+// may finish after it, within its own timeout (cut short, it would count as a failure of the
+// node). It stops early when ctx ends.
+func runSequential(ctx context.Context, t benchTarget, n int, maxTime time.Duration) []benchOutcome {
+	deadline := time.Now().Add(maxTime)
 	out := make([]benchOutcome, 0, n)
-	for i := 0; i < n && ctx.Err() == nil; i++ {
+	for i := 0; i < n && ctx.Err() == nil && time.Now().Before(deadline); i++ {
 		out = append(out, t.do(ctx))
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,5 +218,27 @@ func TestBenchTarget_TimeoutAndTransportFailures(t *testing.T) {
 	target = benchTarget{Client: client.New(closed.URL, client.WithHTTPClient(newBenchClient(1))), Timeout: 10 * time.Second}
 	if got := target.do(context.Background()); got.Err != "transport" {
 		t.Errorf("closed port: outcome %+v, want a transport failure", got)
+	}
+}
+
+// --max-time stops sending; the request in flight at that moment is not cut short (it would
+// count as a failure of the node).
+func TestRunSequential_MaxTimeLetsTheLastRequestFinish(t *testing.T) {
+	const maxTime = 20 * time.Millisecond
+	okAnswer := `{"code":"200","request_id":"r","results":[{"result":{"stdout":"ok","stderr":"","exit_code":0}}]}`
+	var sent atomic.Int32
+	slowHead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		sent.Add(1)
+		<-time.After(3 * maxTime) // a head that answers after the bench's deadline
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, okAnswer)
+	}))
+	t.Cleanup(slowHead.Close)
+	target := benchTarget{Client: client.New(slowHead.URL, client.WithHTTPClient(newBenchClient(1))),
+		Request: benchRequest(benchConfig{Function: "bafk", Method: "hello.wasm"}), Timeout: 10 * time.Second}
+	out := runSequential(context.Background(), target, 100, maxTime)
+	if len(out) != 1 || out[0].Err != "" || sent.Load() != 1 {
+		t.Fatalf("outcomes %+v after %d requests, want one success", out, sent.Load())
 	}
 }
