@@ -51,8 +51,12 @@ func TestTrace_FollowsARequestThroughTheHeadAndItsWorker(t *testing.T) {
 	id := resp.RequestID
 	// The answer leaves from inside the supervisor's last receive, before the registry keeps
 	// that message: wait for the supervisor to be gone, and with it the last record made.
-	if !actortest.Eventually(10*time.Second, func() bool { _, ok := net.Head.Node.Inspect().Find("node/requests/" + id); return !ok }) {
-		t.Fatal("the request supervisor is still in the tree")
+	// The same holds on the worker: its execution sends the result from inside the receive
+	// that the registry records once it returns.
+	for who, n := range map[string]*daemontest.Node{"node/requests/": net.Head, "node/work/": net.Workers[0]} {
+		if !actortest.Eventually(10*time.Second, func() bool { _, ok := n.Node.Inspect().Find(who + id); return !ok }) {
+			t.Fatalf("%s%s is still in the tree", who, id)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
