@@ -55,7 +55,6 @@ func TestExecute_ArgumentsAndStdinReachTheFunction(t *testing.T) {
 // The largest output a worker's limit allows, of the bytes JSON escapes worst, comes back whole:
 // the direct-message limit is derived from the output limit.
 func TestExecute_LargestOutputOfTheWorstBytesComesBackWhole(t *testing.T) {
-	t.Parallel() // busy on one core for 10-20 s under the race detector; others use the second
 	// Writing, sending and decoding ~25 MB of escaped output takes 10-20 s under the race
 	// detector on two busy cores: the default 20 s to gather results is too tight for that.
 	net := guestNetwork(t, 1, func(_ int, c *config.Config) { c.Head.ExecutionTimeout = 2 * time.Minute })

@@ -21,8 +21,10 @@ func pbftRequest(nodes int) messages.ExecutionRequest {
 
 // pbftNetwork is a head and four workers whose request timer is short, so a view change takes
 // a moment.
-func pbftNetwork(t *testing.T) *daemontest.Network {
-	net := guestNetwork(t, 4, func(_ int, c *config.Config) { c.Cluster.PBFTRequestTimeout = 500 * time.Millisecond })
+// pbftNetwork is 1 head and 4 workers whose replicas change view after requestTimer. A test
+// that wants no view change gives a timer far above the ordering's time on a busy machine.
+func pbftNetwork(t *testing.T, requestTimer time.Duration) *daemontest.Network {
+	net := guestNetwork(t, 4, func(_ int, c *config.Config) { c.Cluster.PBFTRequestTimeout = requestTimer })
 	warmUp(t, net)
 	return net
 }
@@ -60,7 +62,7 @@ func pbftGone(t *testing.T, workers ...*daemontest.Node) {
 // Four workers order the request and f+1 = 2 of them agree: the head answers with those.
 func TestPBFT_FourWorkersAgree(t *testing.T) {
 	t.Parallel() // its own network; mostly waiting on timers
-	net := pbftNetwork(t)
+	net := pbftNetwork(t, 10*time.Second)
 	for range 3 {
 		wantAgreement(t, execute(t, net.Head, pbftRequest(4)), 2)
 	}
@@ -113,7 +115,9 @@ func short(id string) string { return "…" + id[len(id)-6:] }
 // A silent backup: the other three still reach both quorums in the same view.
 func TestPBFT_SilentBackupStillAnswers(t *testing.T) {
 	t.Parallel() // its own network; mostly waiting on timers
-	net := pbftNetwork(t)
+	// No view change is expected: with a 500 ms timer, ordering on a CPU-starved CI machine
+	// (847 ms once) changed view once.
+	net := pbftNetwork(t, 10*time.Second)
 	resp, took := pbftFault(t, net, func(_ *daemontest.Node, backups []*daemontest.Node) *daemontest.Node { return backups[0] })
 	wantAgreement(t, resp, 2)
 	t.Logf("answered %v after the backup was silenced", took)
@@ -128,7 +132,7 @@ func TestPBFT_SilentBackupStillAnswers(t *testing.T) {
 // NewView, and the request executes there, inside the request's deadline.
 func TestPBFT_SilentPrimaryViewChange(t *testing.T) {
 	t.Parallel() // its own network; mostly waiting on timers
-	net := pbftNetwork(t)
+	net := pbftNetwork(t, 500*time.Millisecond)
 	var backups []*daemontest.Node
 	resp, took := pbftFault(t, net, func(primary *daemontest.Node, b []*daemontest.Node) *daemontest.Node {
 		backups = b
