@@ -1,18 +1,22 @@
 package actors
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/actors/inspect"
+	"github.com/b7s-actor/b7s/consensus/pbft"
 	craft "github.com/b7s-actor/b7s/consensus/raft"
 	"github.com/b7s-actor/b7s/messages"
 )
@@ -26,9 +30,13 @@ type clustersFixture struct {
 	work     *actortest.Probe
 	metrics  *nodeMetrics
 	self     peer.ID
+	lh       host.Host
+	faults   *actortest.Faults
 }
 
-func newClustersFixture(t *testing.T, configure func(*ClusterConfig)) clustersFixture {
+// newClustersFixture starts the actor; configure (nil: none) edits its configuration, whose
+// Key is nil (no PBFT) unless it sets one.
+func newClustersFixture(t *testing.T, configure func(*clustersConfig)) clustersFixture {
 	lh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.DisableRelay(), libp2p.DisableMetrics())
 	if err != nil {
@@ -40,15 +48,17 @@ func newClustersFixture(t *testing.T, configure func(*ClusterConfig)) clustersFi
 	host := newFakeHost(lh.ID())
 	work := sys.NewProbe(t, "work")
 	metrics := newMetrics(nil)
-	cfg := DefaultClusterConfig()
+	cfg := clustersConfig{
+		ClusterConfig: DefaultClusterConfig(), Self: lh.ID(), Mux: mux, Work: work.PID, ExecutionTimeout: 20 * time.Second,
+		Outbox: testOutbox(t, host, sys), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
+	}
 	if configure != nil {
 		configure(&cfg)
 	}
-	pid := sys.Spawn(t, "clusters", "clusters", newClusters(clustersConfig{
-		ClusterConfig: cfg, Self: lh.ID(), Mux: mux, Work: work.PID, ExecutionTimeout: 20 * time.Second,
-		Outbox: testOutbox(t, host, sys), Tree: newTree(sys.Registry, nil, nil), Metrics: metrics, Log: sys.Log,
-	}), actor.WithSupervisor(newStopOnFailure()))
-	return clustersFixture{sys: sys, clusters: pid, host: host, work: work, metrics: metrics, self: lh.ID()}
+	faults := actortest.NewFaults()
+	pid := sys.Spawn(t, "clusters", "clusters", newClusters(cfg), actor.WithSupervisor(newStopOnFailure()),
+		actor.WithReceiverMiddleware(faults.Middleware))
+	return clustersFixture{sys: sys, clusters: pid, host: host, work: work, metrics: metrics, self: lh.ID(), lh: lh, faults: faults}
 }
 
 func (f clustersFixture) form(m messages.MsgFormCluster) {
@@ -181,7 +191,7 @@ func TestClusters_ExecuteWithoutClusterIs500(t *testing.T) {
 // Peers that cannot be reached: no leader within the formation timeout, "500" with the reason,
 // and the replica is gone.
 func TestClusters_NoLeaderInTimeIs500(t *testing.T) {
-	f := newClustersFixture(t, func(c *ClusterConfig) { c.FormTimeout = 300 * time.Millisecond })
+	f := newClustersFixture(t, func(c *clustersConfig) { c.FormTimeout = 300 * time.Millisecond })
 	gone1, gone2 := mustPeerID(t), mustPeerID(t)
 	f.form(messages.MsgFormCluster{RequestID: "lonely", Consensus: messages.ConsensusRaft, Peers: []peer.ID{gone1, f.self, gone2}})
 	if _, resp := f.answer(t); resp.Code != messages.CodeError || !strings.Contains(resp.Message, "no leader") {
@@ -197,7 +207,7 @@ func TestClusters_NoLeaderInTimeIs500(t *testing.T) {
 
 // A head that goes silent after formation: the cluster is dropped after AbandonAfter.
 func TestClusters_AbandonedClusterIsDropped(t *testing.T) {
-	f := newClustersFixture(t, func(c *ClusterConfig) { c.AbandonAfter = 200 * time.Millisecond })
+	f := newClustersFixture(t, func(c *clustersConfig) { c.AbandonAfter = 200 * time.Millisecond })
 	f.form(messages.MsgFormCluster{RequestID: "orphan", Consensus: messages.ConsensusRaft, Peers: []peer.ID{f.self}})
 	if _, resp := f.answer(t); resp.Code != messages.CodeOK {
 		t.Fatalf("answered %+v", resp)
@@ -218,4 +228,25 @@ func mustPeerID(t *testing.T) peer.ID {
 	id := h.ID()
 	_ = h.Close()
 	return id
+}
+
+// The host's PBFT endpoint belongs to the clusters actor: installed when it starts, removed and
+// installed again when a crash restarts it, so PBFT clusters form before and after.
+func TestClusters_PBFTEndpointSurvivesARestart(t *testing.T) {
+	f := newClustersFixture(t, func(c *clustersConfig) { c.Key = newKey(t) })
+	endpoint := protocol.ID(pbft.ProtocolPrefix + "*")
+	listed := func() bool { return slices.Contains(f.lh.Mux().Protocols(), endpoint) }
+	peers := []peer.ID{f.self, newPeerID(), newPeerID(), newPeerID()}
+	for i, id := range []string{"before", "after"} {
+		f.form(messages.MsgFormCluster{RequestID: id, Consensus: messages.ConsensusPBFT, Peers: peers})
+		if _, resp := f.answer(t); resp.Code != messages.CodeOK || !listed() {
+			t.Fatalf("%s the restart: answered %s %q, endpoint listed %v", id, resp.Code, resp.Message, listed())
+		}
+		if i == 0 {
+			if err := f.faults.Crash("clusters", "injected"); err != nil {
+				t.Fatal(err)
+			}
+			f.sys.WaitActor(t, "clusters", func(a inspect.ActorInfo) bool { return a.Restarts == 1 && a.State == inspect.StateRunning }, 10*time.Second)
+		}
+	}
 }
