@@ -11,13 +11,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/b7s-actor/b7s/actors/actortest"
 	"github.com/b7s-actor/b7s/actors/inspect"
 	"github.com/b7s-actor/b7s/consensus/pbft"
 	craft "github.com/b7s-actor/b7s/consensus/raft"
+	"github.com/b7s-actor/b7s/internal/p2ptest"
 	"github.com/b7s-actor/b7s/messages"
 )
 
@@ -37,13 +37,9 @@ type clustersFixture struct {
 // newClustersFixture starts the actor; configure (nil: none) edits its configuration, whose
 // Key is nil (no PBFT) unless it sets one.
 func newClustersFixture(t *testing.T, configure func(*clustersConfig)) clustersFixture {
-	lh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.DisableRelay(), libp2p.DisableMetrics())
-	if err != nil {
-		t.Fatal(err)
-	}
+	lh := p2ptest.Host(t)
 	mux := craft.NewMux(lh)
-	t.Cleanup(func() { mux.Close(); _ = lh.Close() })
+	t.Cleanup(mux.Close)
 	sys := actortest.NewSystem(t)
 	host := newFakeHost(lh.ID())
 	work := sys.NewProbe(t, "work")

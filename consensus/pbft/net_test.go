@@ -7,35 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
-)
 
-// netHosts starts n connected libp2p hosts on 127.0.0.1.
-func netHosts(t *testing.T, n int) []host.Host {
-	t.Helper()
-	hosts := make([]host.Host, n)
-	for i := range hosts {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport),
-			libp2p.DisableRelay(), libp2p.DisableMetrics())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = h.Close() })
-		hosts[i] = h
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, a := range hosts[1:] {
-		if err := a.Connect(ctx, peer.AddrInfo{ID: hosts[0].ID(), Addrs: hosts[0].Addrs()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return hosts
-}
+	"github.com/b7s-actor/b7s/internal/p2ptest"
+)
 
 type netEvent struct {
 	from   peer.ID
@@ -46,7 +23,7 @@ type netEvent struct {
 // A cluster's endpoint takes one message per stream from its peers only, refuses what is too
 // large or malformed, and, silenced, drops everything in and out.
 func TestNet_DeliversFromPeersAndDropsTheRest(t *testing.T) {
-	hosts := netHosts(t, 3) // 0 listens; 1 is a replica; 2 is not
+	hosts := p2ptest.Connected(t, 3) // 0 listens; 1 is a replica; 2 is not
 	events := make(chan netEvent, 16)
 	var silent atomic.Bool
 	peers := []peer.ID{hosts[0].ID(), hosts[1].ID()}

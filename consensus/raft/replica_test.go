@@ -15,43 +15,17 @@ import (
 	"time"
 
 	hraft "github.com/hashicorp/raft"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/rs/zerolog"
 
+	"github.com/b7s-actor/b7s/internal/p2ptest"
 	"github.com/b7s-actor/b7s/messages"
 )
 
 // testTimeout bounds every wait here.
 const testTimeout = 15 * time.Second
-
-// newHosts starts n libp2p hosts on 127.0.0.1, each connected to every other.
-func newHosts(t testing.TB, n int) []host.Host {
-	t.Helper()
-	hosts := make([]host.Host, n)
-	for i := range hosts {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport),
-			libp2p.DisableRelay(), libp2p.DisableMetrics())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = h.Close() })
-		hosts[i] = h
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	for i, a := range hosts {
-		for _, b := range hosts[i+1:] {
-			if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return hosts
-}
 
 func ids(hosts []host.Host) []peer.ID {
 	out := make([]peer.ID, len(hosts))
@@ -154,7 +128,7 @@ func applyOnLeader(t *testing.T, members []*member, hosts []host.Host, e LogEntr
 }
 
 func TestCluster_FirstPeerLeadsAndEveryReplicaAppliesOnce(t *testing.T) {
-	hosts := newHosts(t, 3)
+	hosts := p2ptest.Connected(t, 3)
 	muxes := make([]*Mux, 3)
 	for i, h := range hosts {
 		muxes[i] = NewMux(h)
@@ -194,7 +168,7 @@ func TestCluster_FirstPeerLeadsAndEveryReplicaAppliesOnce(t *testing.T) {
 // A peer that gets its MsgFormCluster late: the first peer's vote requests wait for its cluster
 // instead of failing (parking), so the first election still wins at once.
 func TestCluster_LateReplicaIsWaitedFor(t *testing.T) {
-	hosts := newHosts(t, 3)
+	hosts := p2ptest.Connected(t, 3)
 	muxes := []*Mux{NewMux(hosts[0]), NewMux(hosts[1]), NewMux(hosts[2])}
 	peers := ids(hosts)
 	first := startMember(t, DefaultConfig(), muxes[0], "late", peers)
@@ -232,7 +206,7 @@ func waitParked(t *testing.T, mux *Mux, requestID string) {
 
 // Many clusters on the same three nodes at once, each with its own protocol.
 func TestCluster_ManyAtOnceOnTheSameNodes(t *testing.T) {
-	hosts := newHosts(t, 3)
+	hosts := p2ptest.Connected(t, 3)
 	muxes := []*Mux{NewMux(hosts[0]), NewMux(hosts[1]), NewMux(hosts[2])}
 	peers := ids(hosts)
 	const clusters = 10
@@ -288,7 +262,7 @@ func TestCluster_ManyAtOnceOnTheSameNodes(t *testing.T) {
 // The leader goes away after the cluster formed: the others elect a new one and can still
 // commit.
 func TestCluster_LeaderLostNewLeaderCommits(t *testing.T) {
-	hosts := newHosts(t, 3)
+	hosts := p2ptest.Connected(t, 3)
 	muxes := []*Mux{NewMux(hosts[0]), NewMux(hosts[1]), NewMux(hosts[2])}
 	peers := ids(hosts)
 	cfg := DefaultConfig()
@@ -316,7 +290,7 @@ func TestCluster_LeaderLostNewLeaderCommits(t *testing.T) {
 
 // Nothing of a shut-down cluster stays: no goroutine, no stream, no handler.
 func TestCluster_ShutdownLeavesNothing(t *testing.T) {
-	hosts := newHosts(t, 3)
+	hosts := p2ptest.Connected(t, 3)
 	muxes := []*Mux{NewMux(hosts[0]), NewMux(hosts[1]), NewMux(hosts[2])}
 	peers := ids(hosts)
 	baseline := runtime.NumGoroutine()
@@ -432,7 +406,7 @@ func (c *plainConn) RemoteAddr() net.Addr { return addr(c.Conn().RemotePeer()) }
 // A cluster of two of our nodes and one node with the original's transport: our nodes reach
 // it over ProtocolID, it reaches them over ProtocolID, and the entry is applied everywhere.
 func TestCluster_MixedWithOriginalTransport(t *testing.T) {
-	hosts := newHosts(t, 3)
+	hosts := p2ptest.Connected(t, 3)
 	peers := ids(hosts)
 	ours := []*member{
 		startMember(t, DefaultConfig(), NewMux(hosts[0]), "mixed", peers),
